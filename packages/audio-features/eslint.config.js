@@ -1,0 +1,3 @@
+import { anopatchConfig } from '@anopatch/eslint-config';
+
+export default anopatchConfig({ tsconfigRootDir: import.meta.dirname, plainArrays: true });

@@ -1,0 +1,2 @@
+/** Public API of @anopatch/dcase-synth (being built; see its README). */
+export const packageName = '@anopatch/dcase-synth';

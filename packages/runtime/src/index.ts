@@ -1,0 +1,11 @@
+export {
+  BACKEND_ORDER,
+  BackendUnavailableError,
+  currentBackend,
+  initBackend,
+  isBackendName,
+  type BackendInfo,
+  type BackendName,
+  type InitBackendOptions,
+} from './backend.js';
+export type { Conv1dOptions, OpDType, Ops, ParamInit, ParamSpec, TensorData } from './ops.js';

@@ -1,0 +1,3 @@
+import { anopatchVitest } from '@anopatch/vitest-config';
+
+export default anopatchVitest();
