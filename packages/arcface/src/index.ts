@@ -1,2 +1,14 @@
-/** Public API of @anopatch/arcface (being built; see its README). */
-export const packageName = '@anopatch/arcface';
+export {
+  ARCFACE_DEFAULTS,
+  ArcFaceConfigError,
+  ArcFaceHead,
+  arcFace,
+  arcFaceLoss,
+  cosineLogits,
+  l2NormalizeRows,
+  marginCosine,
+  type ArcFaceHeadConfig,
+  type ArcFaceOptions,
+  type ArcFaceOutputs,
+  type ArcFaceVariant,
+} from './arcface.js';
