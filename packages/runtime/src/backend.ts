@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import './gradients.js';
+
 /** TensorFlow.js backends in the order we prefer them. */
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];

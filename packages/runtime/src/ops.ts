@@ -43,6 +43,8 @@ export interface Ops<T> {
   div(a: T, b: T): T;
   maximum(a: T, b: T): T;
   minimum(a: T, b: T): T;
+  /** x ** exponent with a constant exponent. */
+  pow(x: T, exponent: number): T;
   neg(x: T): T;
   abs(x: T): T;
   exp(x: T): T;
@@ -52,6 +54,8 @@ export interface Ops<T> {
   tanh(x: T): T;
   sigmoid(x: T): T;
   relu(x: T): T;
+  /** The Gauss error function. */
+  erf(x: T): T;
   /** Exact (erf) GELU, as PyTorch's default and BEATs' modules.gelu. */
   gelu(x: T): T;
   /** a > b, as a bool tensor. */
@@ -60,6 +64,11 @@ export interface Ops<T> {
   less(a: T, b: T): T;
   where(condition: T, a: T, b: T): T;
   cast(x: T, dtype: OpDType): T;
+  /**
+   * Inverted dropout (zero with probability `rate`, scale the rest by 1 / (1 - rate)). Model code
+   * calls it only when training; an inference-only lowering may implement it as the identity.
+   */
+  dropout(x: T, rate: number): T;
 
   // linear algebra
   /** Batched matrix product over the last two axes; leading axes broadcast. */
@@ -84,6 +93,11 @@ export interface Ops<T> {
   concat(xs: readonly T[], axis: number): T;
   /** Rows of `table` along `axis` picked by integer `indices` (result shape: indices' shape in place of that axis). */
   gather(table: T, indices: T, axis?: number): T;
+  /**
+   * Drop trailing elements of `axis` so its (possibly dynamic) length becomes a multiple of
+   * `multiple` (what a strided patch convolution does to leftover frames).
+   */
+  truncateToMultiple(x: T, axis: number, multiple: number): T;
   /** int32 positions [0, n) where n is x's (possibly dynamic) length along `axis`. */
   range(x: T, axis: number): T;
 
