@@ -1,0 +1,678 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+import type { Conv1dOptions, OpDType, Ops, TensorData } from '@anopatch/runtime';
+
+import { MissingParameterError, OnnxLoweringError } from './errors.js';
+import { AttrType, ElemType, onnx, type OnnxTypes } from './proto.js';
+
+/** A dimension: a number when known while building, null when it depends on the input (dynamic). */
+export type Dim = number | null;
+
+/** A symbolic tensor in the graph being built. */
+export interface OnnxValue {
+  /** The ONNX value name (node output, initializer or graph input). */
+  readonly name: string;
+  readonly dtype: OpDType;
+  /** Rank is always known; dims are known where the graph fixes them. */
+  readonly shape: readonly Dim[];
+}
+
+/** The opset the lowering targets: LayerNormalization is native from 17. */
+export const ONNX_OPSET = 17;
+/** IR version 8 is what opset 17 requires and what onnx-proto's schema (ONNX 1.10) describes. */
+export const ONNX_IR_VERSION = 8;
+
+/** Protobuf messages cannot exceed 2 GiB; above this much weight data, initializers go to a side file. */
+export const EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 2 ** 26;
+
+export interface OnnxGraphBuilderOptions {
+  /** Parameter tensors by the model's own names (what `param(name)` returns). */
+  weights: ReadonlyMap<string, TensorData>;
+  /** Where the weights came from, for error messages. */
+  source?: string;
+  graphName?: string;
+  /** Written into the model's metadata_props (e.g. backbone id and configuration). */
+  metadata?: Record<string, string>;
+}
+
+export interface SaveOptions {
+  /** Weight bytes above which initializers are written to `<file>.data` (ONNX external data). */
+  externalDataThreshold?: number;
+}
+
+interface PendingInitializer {
+  name: string;
+  dtype: 'float32' | 'int32' | 'int64' | 'bool';
+  shape: readonly number[];
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+type Attr =
+  | { kind: 'int'; value: number }
+  | { kind: 'ints'; value: readonly number[] }
+  | { kind: 'float'; value: number };
+
+const ONNX_DTYPE: Record<OpDType, number> = { float32: ElemType.float32, int32: ElemType.int32, bool: ElemType.bool };
+const INT64_MAX = 9223372036854775807n;
+
+function normAxis(axis: number, rank: number, what: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new OnnxLoweringError(`${what}: axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+function axesList(axes: number | readonly number[], rank: number, what: string): number[] {
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  return list.map((a) => normAxis(a, rank, what));
+}
+
+function broadcastShapes(a: readonly Dim[], b: readonly Dim[], what: string): Dim[] {
+  const rank = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = i < rank - a.length ? 1 : a[i - (rank - a.length)]!;
+    const db = i < rank - b.length ? 1 : b[i - (rank - b.length)]!;
+    if (da === 1) out.push(db);
+    else if (db === 1) out.push(da);
+    else if (da === null) out.push(db);
+    else if (db === null) out.push(da);
+    else if (da === db) out.push(da);
+    else throw new OnnxLoweringError(`${what}: shapes [${a.join(',')}] and [${b.join(',')}] do not broadcast`);
+  }
+  return out;
+}
+
+function product(dims: readonly number[]): number {
+  return dims.reduce((p, d) => p * d, 1);
+}
+
+function tensorBytes(t: PendingInitializer): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/**
+ * The ONNX lowering of the op interface: each op call records ONNX nodes (opset 17) instead of
+ * computing, parameters become initializers, and the result is a ModelProto that any ONNX Runtime
+ * can run. Graph inputs may have dynamic dims (`null` or a symbolic name), so a model written
+ * against `Ops` exports once for every clip length.
+ */
+export class OnnxGraphBuilder implements Ops<OnnxValue> {
+  readonly kind = 'onnx';
+
+  private readonly weights: ReadonlyMap<string, TensorData>;
+  private readonly source: string;
+  private readonly graphName: string;
+  private readonly metadata: Record<string, string>;
+  private readonly nodes: OnnxTypes.INodeProto[] = [];
+  private readonly initializers = new Map<string, PendingInitializer>();
+  private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
+  private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
+  private readonly usedNames = new Set<string>();
+  private readonly paramValues = new Map<string, OnnxValue>();
+  /** Values that are a parameter as stored (so `linear` can pre-transpose the initializer). */
+  private readonly paramOf = new Map<string, string>();
+  private readonly constCache = new Map<string, OnnxValue>();
+  private counter = 0;
+
+  constructor(options: OnnxGraphBuilderOptions) {
+    this.weights = options.weights;
+    this.source = options.source ?? 'weights';
+    this.graphName = options.graphName ?? 'anopatch';
+    this.metadata = { ...(options.metadata ?? {}) };
+  }
+
+  // ---------------------------------------------------------------- graph interface
+
+  /** Declares a graph input; a dim given as a string (or null) is dynamic, e.g. ['batch', 'frames', 128]. */
+  input(name: string, shape: readonly (number | string | null)[], dtype: OpDType = 'float32'): OnnxValue {
+    this.claim(name);
+    let anon = 0;
+    this.inputs.push({
+      name,
+      type: {
+        tensorType: {
+          elemType: ONNX_DTYPE[dtype],
+          shape: {
+            dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d ?? `${name}_dim${anon++}` })),
+          },
+        },
+      },
+    });
+    return { name, dtype, shape: shape.map((d) => (typeof d === 'number' ? d : null)) };
+  }
+
+  /** Marks `value` as a graph output under `name`. */
+  output(value: OnnxValue, name: string): void {
+    this.claim(name);
+    this.nodes.push({ opType: 'Identity', input: [value.name], output: [name], name: `${name}_out` });
+    this.outputs.push({
+      name,
+      type: {
+        tensorType: {
+          elemType: ONNX_DTYPE[value.dtype],
+          shape: { dim: value.shape.map((d) => (d === null ? {} : { dimValue: d })) },
+        },
+      },
+    });
+  }
+
+  setMetadata(key: string, value: string): void {
+    this.metadata[key] = value;
+  }
+
+  /** Number of nodes recorded so far (diagnostics). */
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  // ---------------------------------------------------------------- Ops: parameters and constants
+
+  param(name: string): OnnxValue {
+    const cached = this.paramValues.get(name);
+    if (cached) return cached;
+    const t = this.weights.get(name);
+    if (!t) throw new MissingParameterError(name, this.source);
+    if (t.data.length !== product(t.shape)) {
+      throw new OnnxLoweringError(`${this.source}: parameter "${name}" has ${t.data.length} values for shape [${t.shape.join(',')}]`);
+    }
+    const value = this.addInitializer(name, 'float32', t.shape, t.data);
+    this.paramValues.set(name, value);
+    this.paramOf.set(value.name, name);
+    return value;
+  }
+
+  paramShape(name: string): readonly number[] {
+    const t = this.weights.get(name);
+    if (!t) throw new MissingParameterError(name, this.source);
+    return t.shape;
+  }
+
+  constant(values: ArrayLike<number>, shape: readonly number[], dtype: OpDType = 'float32'): OnnxValue {
+    if (values.length !== product(shape)) {
+      throw new OnnxLoweringError(`constant: ${values.length} values for shape [${shape.join(',')}]`);
+    }
+    const small = values.length <= 16;
+    const key = small ? `${dtype}|${shape.join(',')}|${Array.from(values).join(',')}` : '';
+    if (small) {
+      const hit = this.constCache.get(key);
+      if (hit) return hit;
+    }
+    const data =
+      dtype === 'float32' ? Float32Array.from(values) : dtype === 'int32' ? Int32Array.from(values) : Uint8Array.from(values, (v) => (v ? 1 : 0));
+    const value = this.addInitializer(this.fresh('const'), dtype, shape, data);
+    if (small) this.constCache.set(key, value);
+    return value;
+  }
+
+  scalar(value: number, dtype: OpDType = 'float32'): OnnxValue {
+    return this.constant([value], [], dtype);
+  }
+
+  // ---------------------------------------------------------------- Ops: elementwise
+
+  add(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Add', a, b);
+  }
+  sub(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Sub', a, b);
+  }
+  mul(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Mul', a, b);
+  }
+  div(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Div', a, b);
+  }
+  maximum(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Max', a, b);
+  }
+  minimum(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.binary('Min', a, b);
+  }
+  pow(x: OnnxValue, exponent: number): OnnxValue {
+    return this.emit('Pow', [this.requireFloat(x, 'pow'), this.scalar(exponent)], 'float32', x.shape);
+  }
+  neg(x: OnnxValue): OnnxValue {
+    return this.unary('Neg', x);
+  }
+  abs(x: OnnxValue): OnnxValue {
+    return this.unary('Abs', x);
+  }
+  exp(x: OnnxValue): OnnxValue {
+    return this.unary('Exp', this.requireFloat(x, 'exp'));
+  }
+  log(x: OnnxValue): OnnxValue {
+    return this.unary('Log', this.requireFloat(x, 'log'));
+  }
+  sqrt(x: OnnxValue): OnnxValue {
+    return this.unary('Sqrt', this.requireFloat(x, 'sqrt'));
+  }
+  floor(x: OnnxValue): OnnxValue {
+    return this.unary('Floor', this.requireFloat(x, 'floor'));
+  }
+  tanh(x: OnnxValue): OnnxValue {
+    return this.unary('Tanh', this.requireFloat(x, 'tanh'));
+  }
+  sigmoid(x: OnnxValue): OnnxValue {
+    return this.unary('Sigmoid', this.requireFloat(x, 'sigmoid'));
+  }
+  relu(x: OnnxValue): OnnxValue {
+    return this.unary('Relu', x);
+  }
+  erf(x: OnnxValue): OnnxValue {
+    return this.unary('Erf', this.requireFloat(x, 'erf'));
+  }
+
+  /** The exported graph is for inference, where dropout is the identity. */
+  dropout(x: OnnxValue, rate: number): OnnxValue {
+    void rate;
+    return x;
+  }
+
+  /**
+   * Exact GELU as 0.5 x (1 + erf(x / sqrt 2)). Opset 17 has no Gelu op; this exact node pattern is
+   * the one ONNX Runtime's GeluFusion rewrites into its fused kernel.
+   */
+  gelu(x: OnnxValue): OnnxValue {
+    this.requireFloat(x, 'gelu');
+    const d = this.binary('Div', x, this.scalar(Math.SQRT2));
+    const e = this.unary('Erf', d);
+    const a = this.binary('Add', e, this.scalar(1));
+    const m = this.binary('Mul', x, a);
+    return this.binary('Mul', m, this.scalar(0.5));
+  }
+
+  greater(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.emit('Greater', [a, b], 'bool', broadcastShapes(a.shape, b.shape, 'greater'));
+  }
+  less(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.emit('Less', [a, b], 'bool', broadcastShapes(a.shape, b.shape, 'less'));
+  }
+
+  where(condition: OnnxValue, a: OnnxValue, b: OnnxValue): OnnxValue {
+    if (condition.dtype !== 'bool') throw new OnnxLoweringError(`where: condition must be bool, got ${condition.dtype}`);
+    const shape = broadcastShapes(broadcastShapes(condition.shape, a.shape, 'where'), b.shape, 'where');
+    return this.emit('Where', [condition, a, b], a.dtype, shape);
+  }
+
+  cast(x: OnnxValue, dtype: OpDType): OnnxValue {
+    if (x.dtype === dtype) return x;
+    return this.emit('Cast', [x], dtype, x.shape, { to: { kind: 'int', value: ONNX_DTYPE[dtype] } });
+  }
+
+  // ---------------------------------------------------------------- Ops: linear algebra
+
+  matMul(a: OnnxValue, b: OnnxValue, options: { transposeA?: boolean; transposeB?: boolean } = {}): OnnxValue {
+    const ta = options.transposeA ? this.swapLast(a, 'matMul') : a;
+    const tb = options.transposeB ? this.swapLast(b, 'matMul') : b;
+    if (ta.shape.length < 2 || tb.shape.length < 2) {
+      throw new OnnxLoweringError(`matMul: operands need rank >= 2, got ${ta.shape.length} and ${tb.shape.length}`);
+    }
+    const batch = broadcastShapes(ta.shape.slice(0, -2), tb.shape.slice(0, -2), 'matMul');
+    return this.emit('MatMul', [ta, tb], 'float32', [...batch, ta.shape.at(-2)!, tb.shape.at(-1)!]);
+  }
+
+  linear(x: OnnxValue, weight: OnnxValue, bias?: OnnxValue): OnnxValue {
+    if (weight.shape.length !== 2) throw new OnnxLoweringError(`linear: weight must be [out, in], got rank ${weight.shape.length}`);
+    const wt = this.transposedWeight(weight);
+    const y = this.emit('MatMul', [x, wt], 'float32', [...x.shape.slice(0, -1), weight.shape[0]!]);
+    return bias ? this.add(y, bias) : y;
+  }
+
+  // ---------------------------------------------------------------- Ops: reductions
+
+  sum(x: OnnxValue, axes: number | readonly number[], keepDims = false): OnnxValue {
+    const list = axesList(axes, x.shape.length, 'sum');
+    const axesValue = this.int64Constant(list);
+    return this.emit('ReduceSum', [x, axesValue], x.dtype, this.reducedShape(x.shape, list, keepDims), {
+      keepdims: { kind: 'int', value: keepDims ? 1 : 0 },
+    });
+  }
+
+  mean(x: OnnxValue, axes: number | readonly number[], keepDims = false): OnnxValue {
+    const list = axesList(axes, x.shape.length, 'mean');
+    return this.emit('ReduceMean', [x], x.dtype, this.reducedShape(x.shape, list, keepDims), {
+      axes: { kind: 'ints', value: list },
+      keepdims: { kind: 'int', value: keepDims ? 1 : 0 },
+    });
+  }
+
+  max(x: OnnxValue, axes: number | readonly number[], keepDims = false): OnnxValue {
+    const list = axesList(axes, x.shape.length, 'max');
+    return this.emit('ReduceMax', [x], x.dtype, this.reducedShape(x.shape, list, keepDims), {
+      axes: { kind: 'ints', value: list },
+      keepdims: { kind: 'int', value: keepDims ? 1 : 0 },
+    });
+  }
+
+  softmax(x: OnnxValue, axis = -1): OnnxValue {
+    const a = normAxis(axis, x.shape.length, 'softmax');
+    return this.emit('Softmax', [x], 'float32', x.shape, { axis: { kind: 'int', value: a } });
+  }
+
+  layerNorm(x: OnnxValue, gamma: OnnxValue, beta: OnnxValue, eps: number): OnnxValue {
+    return this.emit('LayerNormalization', [x, gamma, beta], 'float32', x.shape, {
+      axis: { kind: 'int', value: -1 },
+      epsilon: { kind: 'float', value: eps },
+    });
+  }
+
+  // ---------------------------------------------------------------- Ops: shape
+
+  reshape(x: OnnxValue, shape: readonly number[]): OnnxValue {
+    const out: Dim[] = shape.map((d, i) => {
+      if (d === 0) {
+        if (i >= x.shape.length) throw new OnnxLoweringError(`reshape: 0 at position ${i} but input has rank ${x.shape.length}`);
+        return x.shape[i]!;
+      }
+      return d === -1 ? null : d;
+    });
+    const inferAt = shape.indexOf(-1);
+    const known = (ds: readonly Dim[]): ds is number[] => ds.every((d) => d !== null);
+    const others = out.filter((_, i) => i !== inferAt);
+    if (inferAt >= 0 && known(x.shape) && known(others)) out[inferAt] = product(x.shape) / product(others);
+    return this.emit('Reshape', [x, this.int64Constant(shape)], x.dtype, out);
+  }
+
+  transpose(x: OnnxValue, perm: readonly number[]): OnnxValue {
+    if (perm.length !== x.shape.length) throw new OnnxLoweringError(`transpose: perm of length ${perm.length} for rank ${x.shape.length}`);
+    return this.emit('Transpose', [x], x.dtype, perm.map((p) => x.shape[p]!), { perm: { kind: 'ints', value: perm } });
+  }
+
+  slice(x: OnnxValue, axis: number, start: number, end?: number): OnnxValue {
+    const a = normAxis(axis, x.shape.length, 'slice');
+    const dim = x.shape[a]!;
+    let outDim: Dim = null;
+    if (dim !== null) {
+      const s = Math.min(Math.max(start < 0 ? start + dim : start, 0), dim);
+      const e = end === undefined ? dim : Math.min(Math.max(end < 0 ? end + dim : end, 0), dim);
+      outDim = Math.max(e - s, 0);
+    }
+    const shape = x.shape.map((d, i) => (i === a ? outDim : d));
+    const ends = end === undefined ? this.int64ConstantBig([INT64_MAX]) : this.int64Constant([end]);
+    return this.emit('Slice', [x, this.int64Constant([start]), ends, this.int64Constant([a])], x.dtype, shape);
+  }
+
+  concat(xs: readonly OnnxValue[], axis: number): OnnxValue {
+    const first = xs[0];
+    if (!first) throw new OnnxLoweringError('concat: no inputs');
+    const a = normAxis(axis, first.shape.length, 'concat');
+    let total: Dim = 0;
+    for (const v of xs) total = total === null || v.shape[a] === null ? null : total + v.shape[a]!;
+    const shape = first.shape.map((d, i) => (i === a ? total : d));
+    return this.emit('Concat', xs, first.dtype, shape, { axis: { kind: 'int', value: a } });
+  }
+
+  gather(table: OnnxValue, indices: OnnxValue, axis = 0): OnnxValue {
+    const a = normAxis(axis, table.shape.length, 'gather');
+    if (indices.dtype !== 'int32') throw new OnnxLoweringError(`gather: indices must be int32, got ${indices.dtype}`);
+    const shape = [...table.shape.slice(0, a), ...indices.shape, ...table.shape.slice(a + 1)];
+    return this.emit('Gather', [table, indices], table.dtype, shape, { axis: { kind: 'int', value: a } });
+  }
+
+  truncateToMultiple(x: OnnxValue, axis: number, multiple: number): OnnxValue {
+    const a = normAxis(axis, x.shape.length, 'truncateToMultiple');
+    if (!Number.isInteger(multiple) || multiple < 1) throw new OnnxLoweringError(`truncateToMultiple: multiple must be a positive integer, got ${multiple}`);
+    const shape = x.shape.map((d, i) => (i === a ? (d === null ? null : Math.floor(d / multiple) * multiple) : d));
+    // int64 shape arithmetic: n - n mod m (Shape gives int64; Div on integers truncates).
+    const n = this.emit('Shape', [x], 'int32', [1], { start: { kind: 'int', value: a }, end: { kind: 'int', value: a + 1 } });
+    const m = this.int64Constant([multiple]);
+    const end = this.emit('Mul', [this.emit('Div', [n, m], 'int32', [1]), m], 'int32', [1]);
+    return this.emit('Slice', [x, this.int64Constant([0]), end, this.int64Constant([a])], x.dtype, shape);
+  }
+
+  range(x: OnnxValue, axis: number): OnnxValue {
+    const a = normAxis(axis, x.shape.length, 'range');
+    const n64 = this.emit('Shape', [x], 'int32', [1], { start: { kind: 'int', value: a }, end: { kind: 'int', value: a + 1 } });
+    // Shape yields int64; cast before Squeeze so every value this builder tracks has an OpDType.
+    const n1 = this.emit('Cast', [n64], 'int32', [1], { to: { kind: 'int', value: ElemType.int32 } });
+    const n = this.emit('Squeeze', [n1, this.int64Constant([0])], 'int32', []);
+    return this.emit('Range', [this.scalar(0, 'int32'), n, this.scalar(1, 'int32')], 'int32', [x.shape[a]!]);
+  }
+
+  conv1d(x: OnnxValue, weight: OnnxValue, options: Conv1dOptions = {}): OnnxValue {
+    if (x.shape.length !== 3) throw new OnnxLoweringError(`conv1d: input must be [B, T, C], got rank ${x.shape.length}`);
+    if (weight.shape.length !== 3) throw new OnnxLoweringError(`conv1d: weight must be [out, in/groups, K], got rank ${weight.shape.length}`);
+    const groups = options.groups ?? 1;
+    const padding = options.padding ?? 0;
+    const [cout, , k] = weight.shape;
+    const xt = this.transpose(x, [0, 2, 1]);
+    const inputs = [xt, weight];
+    if (options.bias !== undefined) inputs.push(options.bias as OnnxValue);
+    const t = x.shape[1]!;
+    const tOut = t === null || k === null || k === undefined ? null : t + 2 * padding - k + 1;
+    const attrs: Record<string, Attr> = {
+      group: { kind: 'int', value: groups },
+      pads: { kind: 'ints', value: [padding, padding] },
+      strides: { kind: 'ints', value: [1] },
+      dilations: { kind: 'ints', value: [1] },
+    };
+    if (typeof k === 'number') attrs.kernel_shape = { kind: 'ints', value: [k] };
+    const y = this.emit('Conv', inputs, 'float32', [x.shape[0]!, cout ?? null, tOut], attrs);
+    return this.transpose(y, [0, 2, 1]);
+  }
+
+  // ---------------------------------------------------------------- serialisation
+
+  /** The model as an ONNX ModelProto message (initializers inline). */
+  toModelProto(): OnnxTypes.ModelProto {
+    return this.buildModel(null);
+  }
+
+  /** Serialised model bytes (initializers inline; fails past protobuf's 2 GiB limit). */
+  toBytes(): Uint8Array {
+    return onnx.ModelProto.encode(this.toModelProto()).finish();
+  }
+
+  /** Total bytes of the initializers the graph references. */
+  weightBytes(): number {
+    let n = 0;
+    for (const t of this.referencedInitializers()) n += t.data.byteLength;
+    return n;
+  }
+
+  /**
+   * Writes the model to `path` atomically (temp file + rename). Past the threshold (default just
+   * under 2 GiB) the initializers go to `<basename>.data` beside it as ONNX external data.
+   * Returns the files written.
+   */
+  save(path: string, options: SaveOptions = {}): string[] {
+    const threshold = options.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD;
+    const written: string[] = [];
+    let model: OnnxTypes.ModelProto;
+    if (this.weightBytes() > threshold) {
+      const dataName = `${basename(path)}.data`;
+      const dataPath = join(dirname(path), dataName);
+      const offsets = new Map<string, { offset: number; length: number }>();
+      writeAtomic(dataPath, (fd) => {
+        let offset = 0;
+        for (const t of this.referencedInitializers()) {
+          // 64-byte alignment lets runtimes memory-map the tensors.
+          const pad = (64 - (offset % 64)) % 64;
+          if (pad) writeSync(fd, new Uint8Array(pad));
+          offset += pad;
+          const bytes = tensorBytes(t);
+          writeAll(fd, bytes);
+          offsets.set(t.name, { offset, length: bytes.byteLength });
+          offset += bytes.byteLength;
+        }
+      });
+      written.push(dataPath);
+      model = this.buildModel({ location: dataName, offsets });
+    } else {
+      model = this.toModelProto();
+    }
+    const bytes = onnx.ModelProto.encode(model).finish();
+    writeAtomic(path, (fd) => writeAll(fd, bytes));
+    written.unshift(path);
+    return written;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private buildModel(external: { location: string; offsets: Map<string, { offset: number; length: number }> } | null): OnnxTypes.ModelProto {
+    const initializer: OnnxTypes.ITensorProto[] = [];
+    for (const t of this.referencedInitializers()) {
+      const base: OnnxTypes.ITensorProto = {
+        name: t.name,
+        dims: [...t.shape],
+        dataType: ElemType[t.dtype],
+      };
+      const ext = external?.offsets.get(t.name);
+      if (external && ext) {
+        initializer.push({
+          ...base,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: external.location },
+            { key: 'offset', value: String(ext.offset) },
+            { key: 'length', value: String(ext.length) },
+          ],
+        });
+      } else {
+        initializer.push({ ...base, rawData: tensorBytes(t) });
+      }
+    }
+    return onnx.ModelProto.create({
+      irVersion: ONNX_IR_VERSION,
+      producerName: '@anopatch/onnx-engine',
+      producerVersion: '0.1.0',
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),
+      graph: {
+        name: this.graphName,
+        node: this.nodes,
+        initializer,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+  }
+
+  /** Initializers some node consumes, in creation order: a parameter only used pre-transposed is not stored twice. */
+  private referencedInitializers(): PendingInitializer[] {
+    const used = new Set<string>();
+    for (const n of this.nodes) for (const i of n.input ?? []) used.add(i);
+    return [...this.initializers.values()].filter((t) => used.has(t.name));
+  }
+
+  private claim(name: string): void {
+    if (this.usedNames.has(name)) throw new OnnxLoweringError(`name "${name}" is used twice in the graph`);
+    this.usedNames.add(name);
+  }
+
+  private fresh(prefix: string): string {
+    let name: string;
+    do name = `${prefix}_${this.counter++}`;
+    while (this.usedNames.has(name));
+    this.usedNames.add(name);
+    return name;
+  }
+
+  private addInitializer(
+    name: string,
+    dtype: PendingInitializer['dtype'],
+    shape: readonly number[],
+    data: PendingInitializer['data'],
+  ): OnnxValue {
+    if (!this.usedNames.has(name)) this.claim(name);
+    this.initializers.set(name, { name, dtype, shape: [...shape], data });
+    // int64 initializers are internal (shape operands); they never flow into model code.
+    return { name, dtype: dtype === 'int64' ? 'int32' : dtype, shape: [...shape] };
+  }
+
+  private int64Constant(values: readonly number[]): OnnxValue {
+    return this.int64ConstantBig(values.map((v) => BigInt(v)));
+  }
+
+  private int64ConstantBig(values: readonly bigint[]): OnnxValue {
+    const key = `int64|${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    const value = this.addInitializer(this.fresh('i64'), 'int64', [values.length], BigInt64Array.from(values));
+    this.constCache.set(key, value);
+    return value;
+  }
+
+  /** W^T for `linear`: a stored parameter is transposed once at build time, anything else in-graph. */
+  private transposedWeight(weight: OnnxValue): OnnxValue {
+    const param = this.paramOf.get(weight.name);
+    if (param === undefined) return this.transpose(weight, [1, 0]);
+    const name = `${param}::T`;
+    const existing = this.initializers.get(name);
+    if (existing) return { name, dtype: 'float32', shape: [...existing.shape] };
+    const t = this.weights.get(param)!;
+    const [out, inn] = t.shape as [number, number];
+    const data = new Float32Array(out * inn);
+    for (let o = 0; o < out; o++) for (let i = 0; i < inn; i++) data[i * out + o] = t.data[o * inn + i]!;
+    return this.addInitializer(name, 'float32', [inn, out], data);
+  }
+
+  private swapLast(x: OnnxValue, what: string): OnnxValue {
+    const r = x.shape.length;
+    if (r < 2) throw new OnnxLoweringError(`${what}: cannot transpose a rank-${r} operand`);
+    const perm = [...Array(r).keys()];
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    return this.transpose(x, perm);
+  }
+
+  private reducedShape(shape: readonly Dim[], axes: readonly number[], keepDims: boolean): Dim[] {
+    const out: Dim[] = [];
+    shape.forEach((d, i) => {
+      if (!axes.includes(i)) out.push(d);
+      else if (keepDims) out.push(1);
+    });
+    return out;
+  }
+
+  private requireFloat(x: OnnxValue, what: string): OnnxValue {
+    if (x.dtype !== 'float32') throw new OnnxLoweringError(`${what}: needs a float32 input, got ${x.dtype}`);
+    return x;
+  }
+
+  private unary(op: string, x: OnnxValue): OnnxValue {
+    return this.emit(op, [x], x.dtype, x.shape);
+  }
+
+  private binary(op: string, a: OnnxValue, b: OnnxValue): OnnxValue {
+    if (a.dtype !== b.dtype) throw new OnnxLoweringError(`${op}: operand dtypes differ (${a.dtype} vs ${b.dtype}); cast first`);
+    return this.emit(op, [a, b], a.dtype, broadcastShapes(a.shape, b.shape, op));
+  }
+
+  private emit(op: string, inputs: readonly OnnxValue[], dtype: OpDType, shape: readonly Dim[], attrs: Record<string, Attr> = {}): OnnxValue {
+    const name = this.fresh(op.toLowerCase());
+    this.nodes.push({
+      opType: op,
+      name,
+      input: inputs.map((v) => v.name),
+      output: [name],
+      attribute: Object.entries(attrs).map(([attrName, a]) => {
+        if (a.kind === 'int') return { name: attrName, type: AttrType.INT, i: a.value };
+        if (a.kind === 'float') return { name: attrName, type: AttrType.FLOAT, f: a.value };
+        return { name: attrName, type: AttrType.INTS, ints: [...a.value] };
+      }),
+    });
+    return { name, dtype, shape: [...shape] };
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.byteLength) off += writeSync(fd, bytes, off, Math.min(bytes.byteLength - off, 1 << 30));
+}
+
+function writeAtomic(path: string, write: (fd: number) => void): void {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    write(fd);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
