@@ -1,2 +1,11 @@
-/** Public API of @anopatch/dcase-eval (being built; see its README). */
+/** Public API of @anopatch/dcase-eval: DCASE 2020 / 2023 Task 2 layouts, metrics, official result files and tables. */
 export const packageName = '@anopatch/dcase-eval';
+
+export * from './errors.js';
+export * from './machines.js';
+export * from './grammar.js';
+export * from './scan.js';
+export * from './classes.js';
+export * from './metrics.js';
+export * from './gamma.js';
+export { formatCsv, formatNumber, parseCsv, readCsv, writeFileAtomic } from './csv.js';
