@@ -69,6 +69,11 @@ export interface Ops<T> {
    * calls it only when training; an inference-only lowering may implement it as the identity.
    */
   dropout(x: T, rate: number): T;
+  /**
+   * Identity in the forward pass; multiplies the gradient flowing back through it by `factor`
+   * (fairseq's GradMultiply, e.g. BEATs' layer-wise gradient decay). Inference lowerings: identity.
+   */
+  gradScale(x: T, factor: number): T;
 
   // linear algebra
   /** Batched matrix product over the last two axes; leading axes broadcast. */

@@ -181,6 +181,8 @@ describe.each(BACKENDS)('TfOps on %s', (backend) => {
     expect(lin.shape).toEqual([1, 2, 2]);
     expect(vals(lin)).toEqual([11, 25, 14, 31]);
     expect(vals(ops.dropout(b, 0))).toEqual([1, 2, 3]);
+    expect(vals(ops.gradScale(b, 0.6))).toEqual([1, 2, 3]);
+    expect(vals(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ops.gradScale(t, 0.5), t)))(b))).toEqual([1.5, 3, 4.5]);
     const dropped = vals(ops.dropout(ops.constant(new Float32Array(1000).fill(1), [1000]), 0.5));
     expect(dropped.every((v) => v === 0 || Math.abs(v - 2) < 1e-6)).toBe(true);
     expect(dropped.filter((v) => v === 0).length).toBeGreaterThan(350);

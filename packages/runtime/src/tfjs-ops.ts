@@ -147,6 +147,14 @@ export class TfOps implements Ops<tf.Tensor> {
     if (rate <= 0) return x;
     return tf.dropout(x, rate);
   }
+  gradScale(x: tf.Tensor, factor: number): tf.Tensor {
+    if (factor === 1) return x;
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const t = args[0] as tf.Tensor;
+      return { value: tf.clone(t), gradFunc: (dy: tf.Tensor) => tf.mul(dy, factor) };
+    });
+    return f(x);
+  }
 
   matMul(a: tf.Tensor, b: tf.Tensor, options: { transposeA?: boolean; transposeB?: boolean } = {}): tf.Tensor {
     return tf.matMul(a, b, options.transposeA ?? false, options.transposeB ?? false);
@@ -209,7 +217,9 @@ export class TfOps implements Ops<tf.Tensor> {
     return tf.concat([...xs], axis);
   }
   gather(table: tf.Tensor, indices: tf.Tensor, axis = 0): tf.Tensor {
-    return gatherWithGrad(table, indices, normAxis(axis, table.rank));
+    const a = normAxis(axis, table.rank);
+    // integer tables (lookup constants) need no gradient
+    return table.dtype === 'float32' ? gatherWithGrad(table, indices, a) : tf.gather(table, indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32'), a);
   }
   range(x: tf.Tensor, axis: number): tf.Tensor {
     return tf.range(0, x.shape[normAxis(axis, x.rank)]!, 1, 'int32');

@@ -1,2 +1,40 @@
-/** Public API of @anopatch/vit-backbone (being built; see its README). */
+/** Public API of @anopatch/vit-backbone. */
+import { BackboneConfigError, registerBackbone } from './backbone.js';
+import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
+import { BeatsBackbone } from './beats/model.js';
+
 export const packageName = '@anopatch/vit-backbone';
+
+export {
+  BackboneConfigError,
+  createBackbone,
+  knownBackbones,
+  MissingWeightError,
+  registerBackbone,
+  UnknownBackboneError,
+  WeightDtypeError,
+  weightAsFloat32,
+  WeightShapeError,
+  type Backbone,
+  type BackboneFactory,
+  type ForwardOptions,
+  type FrontEnd,
+  type LoadedWeights,
+  type Tap,
+  type WeightRecord,
+} from './backbone.js';
+export { BEATS_ITER3_CONFIG, parseBeatsConfig, type BeatsConfig, type ParsedBeatsConfig } from './beats/config.js';
+export { BEATS_MEL_BINS, BeatsBackbone, beatsDistanceBuckets, beatsRelativeBuckets } from './beats/model.js';
+export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
+export { paddingMaskFromLengths } from './padding.js';
+
+/**
+ * `createBackbone('beats', { config })`: `config` is a BEATs cfg dict (parsed strictly) or omitted
+ * for the published BEATs_iter3 architecture (random-weight runs; checkpoints bring their own cfg).
+ */
+registerBackbone('beats', (options) => {
+  const cfg = options?.config;
+  if (cfg === undefined) return new BeatsBackbone(BEATS_ITER3_CONFIG);
+  if (typeof cfg !== 'object' || cfg === null) throw new BackboneConfigError("createBackbone('beats'): options.config must be a BEATs cfg object");
+  return new BeatsBackbone(parseBeatsConfig(cfg).config);
+});
