@@ -76,7 +76,7 @@ function sideFiles(options: SynthOptions, clips: ClipSpec[]): Map<string, string
         lines.push(`${base(c.path)},${c.labelledName},${c.label === 'anomaly' ? 1 : 0}`);
       }
     }
-    if (lines.length > 0) files.set('eval_data/eval_data_list.csv', lines.join('\n') + '\n');
+    if (lines.length > 0) files.set('ground_truth/eval_data_list.csv', lines.join('\n') + '\n');
   } else {
     for (const [key, list] of byType) {
       const [split, type] = key.split('/') as [string, string];
@@ -93,9 +93,9 @@ function sideFiles(options: SynthOptions, clips: ClipSpec[]): Map<string, string
         if (hidden) {
           const tests = inSection.filter((c) => c.set === 'test').sort((a, b) => a.path.localeCompare(b.path));
           const name = `ground_truth_${type}_${section}_test.csv`;
-          files.set(`eval_data/ground_truth_data/${name}`, tests.map((c) => `${base(c.path)},${c.label === 'anomaly' ? 1 : 0}`).join('\n') + '\n');
-          files.set(`eval_data/ground_truth_domain/${name}`, tests.map((c) => `${base(c.path)},${c.domain === 'target' ? 1 : 0}`).join('\n') + '\n');
-          files.set(`eval_data/ground_truth_attributes/${type}/attributes_${num}.csv`, [header.join(','), ...inSection.map((c) => row(c, false))].join('\n') + '\n');
+          files.set(`ground_truth/ground_truth_data/${name}`, tests.map((c) => `${base(c.path)},${c.label === 'anomaly' ? 1 : 0}`).join('\n') + '\n');
+          files.set(`ground_truth/ground_truth_domain/${name}`, tests.map((c) => `${base(c.path)},${c.domain === 'target' ? 1 : 0}`).join('\n') + '\n');
+          files.set(`ground_truth/ground_truth_attributes/${name}`, tests.map((c) => `${base(c.path)},${c.labelledName.replace(/\.wav$/, '')}`).join('\n') + '\n');
         }
       }
     }

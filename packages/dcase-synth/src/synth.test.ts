@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { decodeWav, kaldiFbank } from '@anopatch/audio-features';
+import { scanDataset } from '@anopatch/dcase-eval';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -129,7 +130,7 @@ describe('@anopatch/dcase-synth', () => {
     const wav = decodeWav(await readFile(join(d1, 'dev_data/valve/train/normal_id_00_00000000.wav')));
     expect(wav.sampleRate).toBe(16000);
     expect(wav.channels[0]).toHaveLength(8000);
-    const list = (await readFile(join(d1, 'eval_data/eval_data_list.csv'), 'utf8')).trim().split('\n');
+    const list = (await readFile(join(d1, 'ground_truth/eval_data_list.csv'), 'utf8')).trim().split('\n');
     expect(list[0]).toBe('valve');
     expect(list).toHaveLength(5);
     const evalTests = g1.clips.filter((c) => c.split === 'eval' && c.set === 'test');
@@ -151,8 +152,8 @@ describe('@anopatch/dcase-synth', () => {
     const attrs = (await readFile(join(d, 'dev_data/fan/attributes_00.csv'), 'utf8')).trim().split('\n');
     expect(attrs[0]).toBe('file_name,d1p,d1v,d2p,d2v');
     expect(attrs).toContain('fan/train/section_00_source_train_normal_0001_spd_93_noise_115.csv'.replace('.csv', '.wav') + ',spd,93,noise,115');
-    const gt = (await readFile(join(d, 'eval_data/ground_truth_data/ground_truth_grinder_section_00_test.csv'), 'utf8')).trim().split('\n');
-    const dom = (await readFile(join(d, 'eval_data/ground_truth_domain/ground_truth_grinder_section_00_test.csv'), 'utf8')).trim().split('\n');
+    const gt = (await readFile(join(d, 'ground_truth/ground_truth_data/ground_truth_grinder_section_00_test.csv'), 'utf8')).trim().split('\n');
+    const dom = (await readFile(join(d, 'ground_truth/ground_truth_domain/ground_truth_grinder_section_00_test.csv'), 'utf8')).trim().split('\n');
     expect(gt).toHaveLength(4);
     const tests = g.clips.filter((c) => c.split === 'eval' && c.set === 'test');
     for (const [i, line] of gt.entries()) {
@@ -193,5 +194,41 @@ describe('@anopatch/dcase-synth', () => {
       expect(a).toBeGreaterThan(0.55);
       expect(a).toBeLessThan(0.98);
     }
+  });
+});
+
+describe('dcase-synth sets read back through @anopatch/dcase-eval', () => {
+  it('DCASE 2020: scanDataset finds every clip with its ID and label, nothing unknown', async () => {
+    const d = await tempDir();
+    const g = await generateDataset(d, { ...tiny2020, trainPerMachine: 2, testNormalPerMachine: 2, testAnomalyPerMachine: 2, clipSeconds: 0.25 });
+    for (const split of ['dev', 'eval'] as const) {
+      const scan = scanDataset(d, { edition: 2020, split });
+      expect(scan.unknown).toEqual([]);
+      const planned = g.clips.filter((c) => c.split === split);
+      expect(scan.records).toHaveLength(planned.length);
+      for (const r of scan.records) {
+        const clip = planned.find((c) => c.path === `${split}_data/${r.type}/${r.subset}/${r.file}`)!;
+        expect(`id_${r.id}`).toBe(clip.machine);
+        expect(r.label).toBe(split === 'eval' && r.subset === 'test' ? 'unknown' : clip.label);
+      }
+    }
+  });
+
+  it('DCASE 2023: scanDataset reads sections, domains and attributes, nothing unknown', async () => {
+    const d = await tempDir();
+    const g = await generateDataset(d, { ...tiny2023, trainPerMachine: 2, targetTrainPerSection: 1, testNormalPerMachine: 2, testAnomalyPerMachine: 1, clipSeconds: 0.25 });
+    const dev = scanDataset(d, { edition: 2023, split: 'dev' });
+    expect(dev.unknown).toEqual([]);
+    expect(dev.summary.types.map((t) => t.type).sort()).toEqual(['fan', 'slider']);
+    for (const r of dev.records) {
+      const clip = g.clips.find((c) => c.path === `dev_data/${r.type}/${r.subset}/${r.file}`)!;
+      expect(r.section).toBe('00');
+      expect(r.domain).toBe(clip.domain);
+      expect(r.label).toBe(clip.label);
+      expect(r.attributePairs).toEqual(clip.attributes);
+    }
+    const evalScan = scanDataset(d, { edition: 2023, split: 'eval' });
+    expect(evalScan.unknown).toEqual([]);
+    expect(evalScan.records.filter((r) => r.subset === 'test').every((r) => r.label === 'unknown')).toBe(true);
   });
 });
