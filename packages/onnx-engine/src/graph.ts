@@ -263,6 +263,12 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     return this.unary('Erf', this.requireFloat(x, 'erf'));
   }
 
+  /** Gradients do not exist in an inference graph: the identity. */
+  gradScale(x: OnnxValue, factor: number): OnnxValue {
+    void factor;
+    return x;
+  }
+
   /** The exported graph is for inference, where dropout is the identity. */
   dropout(x: OnnxValue, rate: number): OnnxValue {
     void rate;

@@ -14,6 +14,7 @@ export {
 } from './graph.js';
 export { buildOnnxModel, type BuildOnnxModelOptions, type GraphInputSpec } from './build.js';
 export {
+  cudaProviderInstalled,
   getWarmSession,
   OnnxSession,
   releaseWarmSessions,

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 
 import type { TensorData } from '@anopatch/runtime';
 import ort from 'onnxruntime-node';
@@ -30,10 +33,22 @@ function defaultProviders(): ExecutionProvider[] {
   const forced = process.env.ANOPATCH_ORT_PROVIDER;
   if (forced === 'cpu') return ['cpu'];
   if (forced === 'cuda') return ['cuda'];
-  // The CUDA provider is a separate shared library that only onnxruntime-node's install script
-  // fetches; without it (the default here) 'cuda' fails at session creation and we fall back.
-  const cuda = ort.listSupportedBackends().some((b) => b.name === 'cuda');
-  return cuda && process.platform === 'linux' ? ['cuda', 'cpu'] : ['cpu'];
+  return cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu'];
+}
+
+/**
+ * The CUDA provider is a shared library beside the binding that only onnxruntime-node's install
+ * script fetches (or the user copies in); without it asking for 'cuda' just logs an error.
+ */
+export function cudaProviderInstalled(): boolean {
+  if (process.platform !== 'linux' || !ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
+  try {
+    const main = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const bin = join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -57,12 +72,15 @@ export class OnnxSession {
     const providers = [...(options.executionProviders ?? defaultProviders())];
     let lastError: unknown = null;
     for (const provider of providers) {
+      if (provider === 'cuda' && providers.includes('cpu') && !cudaProviderInstalled()) continue;
       const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
         executionMode: 'sequential',
+        // a provider that cannot load is expected here (we fall back), not worth an error log line
+        ...(provider === 'cpu' ? {} : { logSeverityLevel: 4 as const }),
       };
       try {
         const session =
