@@ -93,8 +93,8 @@ function checkInputs(labels: Labels, scores: Scores, what: string): { nPos: numb
 }
 
 /** sklearn.metrics.roc_curve(labels, scores, drop_intermediate=True). */
-export function rocCurve(labels: Labels, scores: Scores, dropIntermediate = true): RocCurve {
-  checkInputs(labels, scores, 'roc_curve');
+export function rocCurve(labels: Labels, scores: Scores, dropIntermediate = true, context = 'roc_curve'): RocCurve {
+  checkInputs(labels, scores, context);
   const n = labels.length;
   // argsort(kind='mergesort')[::-1]: ties are grouped below, so their internal order cannot matter
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || b - a);
@@ -166,8 +166,8 @@ function checkMaxFpr(maxFpr: number): void {
 }
 
 /** sklearn.metrics.roc_auc_score(labels, scores): ties count one half, as the trapezoid over tied groups does. */
-export function auc(labels: Labels, scores: Scores): number {
-  const c = rocCurve(labels, scores);
+export function auc(labels: Labels, scores: Scores, context = 'auc'): number {
+  const c = rocCurve(labels, scores, true, context);
   return trapz(c.fpr, c.tpr);
 }
 
@@ -177,9 +177,9 @@ export function auc(labels: Labels, scores: Scores): number {
  * the raw partial area over FPR in [0, maxFpr]. A random scorer gets 0.5, a perfect one 1; the
  * minimum is not 0 (an inverted scorer gets 0.5 * (1 - maxFpr / (2 - maxFpr)) = 0.4737 at 0.1).
  */
-export function pauc(labels: Labels, scores: Scores, maxFpr = 0.1): number {
+export function pauc(labels: Labels, scores: Scores, maxFpr = 0.1, context = 'pauc'): number {
   checkMaxFpr(maxFpr);
-  const c = rocCurve(labels, scores);
+  const c = rocCurve(labels, scores, true, context);
   if (maxFpr === 1) return trapz(c.fpr, c.tpr);
   const partial = partialArea(c, maxFpr);
   const minArea = 0.5 * maxFpr ** 2;
@@ -192,7 +192,7 @@ export function pauc(labels: Labels, scores: Scores, maxFpr = 0.1): number {
  * (0 for an inverted scorer, maxFpr / 2 for a random one). This is the definition written in the
  * DCASE 2020 task description; it is NOT what the evaluator scripts report (see `pauc`).
  */
-export function paucRaw(labels: Labels, scores: Scores, maxFpr = 0.1): number {
+export function paucRaw(labels: Labels, scores: Scores, maxFpr = 0.1, context = 'paucRaw'): number {
   checkMaxFpr(maxFpr);
-  return partialArea(rocCurve(labels, scores), maxFpr) / maxFpr;
+  return partialArea(rocCurve(labels, scores, true, context), maxFpr) / maxFpr;
 }
