@@ -28,8 +28,9 @@ function naive(bank: number[][], q: number[]): { d: number; j: number }[] {
 describe('ExactBank', () => {
   it('matches a naive float64 search across block boundaries and query tiles', () => {
     const dim = 24;
-    // 2600 rows spans three 1024-row blocks; 7 queries = one 4-query tile + 3 single queries.
-    const bankRows = gaussianRows(2600, dim, 1);
+    // 2601 rows: three 1024-row blocks, the last with an odd row count (the tiles' leftover-row paths);
+    // 7 queries: one 4-query tile + 3 single queries.
+    const bankRows = gaussianRows(2601, dim, 1);
     const queries = gaussianRows(7, dim, 2);
     const bank = new ExactBank({ dim, k: 3 });
     bank.add(bankRows);
@@ -77,6 +78,17 @@ describe('ExactBank', () => {
     // Same with the query repeated to fill a 4-query tile (the tiled path of the kernel).
     const batch = bank.search([[1, 0.9, 0, 0], [1, 0.9, 0, 0], [1, 0.9, 0, 0], [1, 0.9, 0, 0]]);
     expect(Array.from(batch.indices)).toEqual([1, 1, 1, 1]);
+    // A tie inside one row pair of the tile (rows 2 and 3 identical): the lower index first.
+    const pair = new ExactBank({ dim: 2, k: 2 });
+    pair.add([
+      [0, 1],
+      [1, 1],
+      [3, 0],
+      [3, 0],
+    ]);
+    const rep = [1, 0.1];
+    const tiled = pair.search([rep, rep, rep, rep, rep]);
+    expect(Array.from(tiled.indices)).toEqual([2, 3, 2, 3, 2, 3, 2, 3, 2, 3]);
   });
 
   it('averages the k nearest distances for k > 1 and reports ids', () => {
