@@ -253,7 +253,13 @@ export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpo
     const format = detectFormat(head, src.size);
     switch (format) {
       case 'torch-zip':
-        return readZipCheckpoint(src, options);
+        try {
+          return readZipCheckpoint(src, options);
+        } catch (err) {
+          // the tree walks do not know the file name
+          if (err instanceof PickleFormatError && !err.message.startsWith(src.name)) throw new PickleFormatError(`${src.name}: ${err.message}`);
+          throw err;
+        }
       case 'safetensors': {
         const st = readSafetensorsFrom(src, { toFloat32: options.toFloat32 });
         return { format, source: src.name, tensors: st.tensors, stateDictPath: '', otherTensors: new Map(), meta: { ...st.metadata } };
@@ -333,7 +339,11 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
     return bytes;
   };
   const maxExpansion = options.maxExpansion ?? 16;
+  // the same tensor object reached twice (tied weights, aliases) gives the same record
+  const records = new Map<TensorRef, TensorRecord>();
   const materialise = (t: TensorRef, name: string): TensorRecord => {
+    const known = records.get(t);
+    if (known) return known;
     const what = `${source}: tensor ${name}`;
     const layout = { shape: t.shape, stride: t.stride, offset: t.offset };
     const numel = checkLayout(layout, t.storage.numel, what);
@@ -351,8 +361,10 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
       // 8-byte floats go through Float64Array like everything else: values, not payload bits, matter
       data = gatherStrided(whole, layout, (n) => new Ctor(n));
     }
-    const record: TensorRecord = { dtype: t.storage.dtype, shape: [...t.shape], data };
-    return options.toFloat32 ? toFloat32(record) : record;
+    const raw: TensorRecord = { dtype: t.storage.dtype, shape: [...t.shape], data };
+    const record = options.toFloat32 ? toFloat32(raw) : raw;
+    records.set(t, record);
+    return record;
   };
 
   const sdPath = options.stateDict ?? guessStateDictPath(root);
@@ -377,13 +389,24 @@ function byteSwap(bytes: Uint8Array, width: number): void {
   }
 }
 
-function containsTensor(x: unknown, seen = new Set<unknown>()): boolean {
+/**
+ * Real checkpoints nest a handful of levels; a hostile pickle can nest a million (3 bytes a level)
+ * and would overflow the JS stack in the recursive walks below.
+ */
+const MAX_DEPTH = 256;
+
+function tooDeep(depth: number): void {
+  if (depth > MAX_DEPTH) throw new PickleFormatError(`checkpoint objects nest deeper than ${MAX_DEPTH} levels`);
+}
+
+function containsTensor(x: unknown, seen = new Set<unknown>(), depth = 0): boolean {
   if (x instanceof TensorRef) return true;
   if (typeof x !== 'object' || x === null || seen.has(x)) return false;
+  tooDeep(depth);
   seen.add(x);
-  if (x instanceof Map) return [...x.values()].some((v) => containsTensor(v, seen));
-  if (Array.isArray(x)) return x.some((v) => containsTensor(v, seen));
-  if (x instanceof PyObject) return [...x.attrs.values()].some((v) => containsTensor(v, seen));
+  if (x instanceof Map) return [...x.values()].some((v) => containsTensor(v, seen, depth + 1));
+  if (Array.isArray(x)) return x.some((v) => containsTensor(v, seen, depth + 1));
+  if (x instanceof PyObject) return [...x.attrs.values()].some((v) => containsTensor(v, seen, depth + 1));
   return false;
 }
 
@@ -422,13 +445,14 @@ function join(prefix: string, key: unknown): string {
   return prefix === '' ? k : `${prefix}.${k}`;
 }
 
-function walkTensors(x: unknown, path: string, visit: (name: string, t: TensorRef) => void, active = new Set<unknown>()): void {
+function walkTensors(x: unknown, path: string, visit: (name: string, t: TensorRef) => void, active = new Set<unknown>(), depth = 0): void {
   if (x instanceof TensorRef) return visit(path, x);
   if (typeof x !== 'object' || x === null || active.has(x)) return;
+  tooDeep(depth);
   active.add(x);
-  if (x instanceof Map) for (const [k, v] of x) walkTensors(v, join(path, k), visit, active);
-  else if (Array.isArray(x)) x.forEach((v, i) => walkTensors(v, join(path, i), visit, active));
-  else if (x instanceof PyObject) for (const [k, v] of x.attrs) walkTensors(v, join(path, k), visit, active);
+  if (x instanceof Map) for (const [k, v] of x) walkTensors(v, join(path, k), visit, active, depth + 1);
+  else if (Array.isArray(x)) x.forEach((v, i) => walkTensors(v, join(path, i), visit, active, depth + 1));
+  else if (x instanceof PyObject) for (const [k, v] of x.attrs) walkTensors(v, join(path, k), visit, active, depth + 1);
   active.delete(x);
 }
 
@@ -439,7 +463,7 @@ function base64(bytes: Uint8Array): string {
 /** The checkpoint minus its state dict, as plain data. */
 function toMeta(root: unknown, stateDict: unknown, onTensor: (path: string, t: TensorRef) => MetaValue): { [key: string]: MetaValue } {
   const active = new Set<unknown>();
-  const conv = (x: unknown, path: string): MetaValue | undefined => {
+  const conv = (x: unknown, path: string, depth = 0): MetaValue | undefined => {
     if (x === stateDict) return undefined;
     if (x === null || typeof x === 'boolean' || typeof x === 'number' || typeof x === 'string') return x;
     if (typeof x === 'bigint') return Number.isSafeInteger(Number(x)) ? Number(x) : x.toString();
@@ -449,18 +473,19 @@ function toMeta(root: unknown, stateDict: unknown, onTensor: (path: string, t: T
     if (isStorageRef(x)) return { $storage: x.key, dtype: x.dtype, numel: x.numel };
     if (typeof x !== 'object' || x === undefined) return describeValue(x);
     if (active.has(x)) return '[circular]';
+    tooDeep(depth);
     active.add(x);
     let out: MetaValue;
     if (Array.isArray(x) || x instanceof Set) {
       out = [...(x as Iterable<unknown>)].flatMap((v, i) => {
-        const c = conv(v, join(path, i));
+        const c = conv(v, join(path, i), depth + 1);
         return c === undefined ? [] : [c];
       });
     } else if (x instanceof Map || x instanceof PyObject) {
       const entries = x instanceof PyObject ? x.attrs : x;
       const pairs: [string, MetaValue][] = [];
       for (const [k, v] of entries) {
-        const c = conv(v, join(path, k));
+        const c = conv(v, join(path, k), depth + 1);
         if (c !== undefined) pairs.push([join('', k), c]);
       }
       // fromEntries defines own properties, so a key such as "__proto__" stays data
