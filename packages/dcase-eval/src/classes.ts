@@ -24,11 +24,10 @@ export interface ClassTable {
   labelOf(record: ClipRecord): number;
 }
 
-const TYPE_ORDER: readonly string[] = [...DCASE2020_MACHINE_TYPES, ...DCASE2023_DEV_MACHINE_TYPES, ...DCASE2023_EVAL_MACHINE_TYPES];
-
-function typeRank(t: string): number {
-  const i = TYPE_ORDER.indexOf(t);
-  return i < 0 ? TYPE_ORDER.length : i;
+function typeRank(edition: Edition, t: string): number {
+  const order: readonly string[] = edition === 2020 ? DCASE2020_MACHINE_TYPES : [...DCASE2023_DEV_MACHINE_TYPES, ...DCASE2023_EVAL_MACHINE_TYPES];
+  const i = order.indexOf(t);
+  return i < 0 ? order.length : i;
 }
 
 export function classKey(record: ClipRecord): string {
@@ -44,7 +43,7 @@ export function classKey(record: ClipRecord): string {
 
 /**
  * Build the class table from records (normally the training clips of the dev AND eval scans
- * together). Classes are ordered by machine type (2020 list, then 2023 dev, then 2023 eval), then
+ * together). Classes are ordered by machine type (the edition's list; 2023: dev types, then eval types), then
  * by ID / attribute string, so the indices do not depend on scan order.
  */
 export function buildClassTable(records: readonly ClipRecord[], edition: Edition): ClassTable {
@@ -54,7 +53,7 @@ export function buildClassTable(records: readonly ClipRecord[], edition: Edition
     const key = classKey(r);
     if (!byKey.has(key)) byKey.set(key, { type: r.type, value: edition === 2020 ? r.id! : `${r.section ?? '00'}/${r.attributes!}` });
   }
-  const sorted = [...byKey.entries()].sort(([ka, a], [kb, b]) => typeRank(a.type) - typeRank(b.type) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  const sorted = [...byKey.entries()].sort(([ka, a], [kb, b]) => typeRank(edition, a.type) - typeRank(edition, b.type) || (ka < kb ? -1 : ka > kb ? 1 : 0));
   const classes = sorted.map(([key, v], index) => ({ index, key, type: v.type, value: v.value }));
   const indexOf = new Map(classes.map((c) => [c.key, c.index]));
   return {
