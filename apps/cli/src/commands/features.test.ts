@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { encodeWav } from '@anopatch/audio-features';
 import { readNpy } from '@anopatch/checkpoint';
 import { loadReferenceNpy, maxAbsDiff, referencePath } from '@anopatch/test-fixtures';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -60,6 +61,10 @@ describe('anopatch features', () => {
     writeFileSync(mp3, Uint8Array.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0, 0]));
     expect(await main(['features', mp3, '--out', out])).toBe(EXIT.failure);
     expect(stderr.at(-1)).toMatch(/UnsupportedCodecError: .*song\.wav: MP3/);
+    const short = join(dir, 'short.wav');
+    writeFileSync(short, encodeWav({ sampleRate: 16000, channels: [new Float32Array(100)] }, { bitDepth: 16 }));
+    expect(await main(['features', short, '--out', out])).toBe(EXIT.failure);
+    expect(stderr.at(-1)).toMatch(/ClipTooShortError: .*short\.wav: 100 samples/);
     expect(() => readFileSync(out)).toThrow();
   });
 
