@@ -54,3 +54,4 @@ export {
   type StateDictMapperOptions,
 } from './mapper.js';
 export { type CheckpointInput } from './source.js';
+export { measureCheckpointLoad, type CheckpointLoadMeasurement } from './measure.js';

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { writeSafetensors } from '@anopatch/checkpoint';
+import { referencePath } from '@anopatch/test-fixtures';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { EXIT } from '../errors.js';
+import { main } from '../program.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'anopatch-inspect-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let stdout = '';
+let stderr = '';
+const writeErr = process.stderr.write.bind(process.stderr);
+const writeOut = process.stdout.write.bind(process.stdout);
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  process.stdout.write = (s: string | Uint8Array) => ((stdout += String(s)), true);
+  process.stderr.write = (s: string | Uint8Array) => ((stderr += String(s)), true);
+});
+afterEach(() => {
+  process.stderr.write = writeErr;
+  process.stdout.write = writeOut;
+});
+
+describe('anopatch inspect', () => {
+  it('prints format, counts, dtypes, names with shapes and the BEATs cfg', async () => {
+    expect(await main(['inspect', referencePath('tiny_beats.pt'), '-n', '3'])).toBe(EXIT.ok);
+    expect(stdout).toMatch(/format\s+torch-zip \(state dict at 'model'\)/);
+    expect(stdout).toMatch(/tensors\s+50\n/);
+    expect(stdout).toMatch(/first 3 of 50 tensors:\n {2}post_extract_proj\.weight\s+float32\s+\[64, 32\]\n {2}post_extract_proj\.bias\s+float32\s+\[64\]\n {2}patch_embedding\.weight\s+float32\s+\[32, 1, 16, 16\]\n/);
+    expect(stdout).toContain('"encoder_layers": 2');
+  });
+
+  it('--json gives the parameter count and meta as data', async () => {
+    expect(await main(['inspect', referencePath('tiny_beats.pt'), '--json', '-n', '0'])).toBe(EXIT.ok);
+    const s = JSON.parse(stdout) as { parameters: number; tensors: number; dtypes: Record<string, { tensors: number }>; names: unknown[]; meta: { cfg: { encoder_embed_dim: number } } };
+    expect(s.tensors).toBe(50);
+    expect(s.dtypes).toEqual({ float32: { tensors: 50, parameters: 96744 } });
+    expect(s.names).toEqual([]);
+    expect(s.meta.cfg.encoder_embed_dim).toBe(64);
+    // sum of the reference shapes (beats_params/names.json, without the derived tensor)
+    expect(s.parameters).toBe(96744);
+  });
+
+  it('reads our safetensors checkpoints and their metadata', async () => {
+    const path = join(dir, 'm.safetensors');
+    writeSafetensors(path, { 'head.w': { dtype: 'float32', shape: [2, 3], data: new Float32Array(6) }, step: { dtype: 'int64', shape: [], data: new BigInt64Array(1) } }, { backbone: 'beats' });
+    expect(await main(['inspect', path])).toBe(EXIT.ok);
+    expect(stdout).toMatch(/format\s+safetensors\n/);
+    expect(stdout).toMatch(/parameters\s+7\n/);
+    expect(stdout).toContain('"backbone": "beats"');
+  });
+
+  it('fails with one line for a non-checkpoint', async () => {
+    expect(await main(['inspect', referencePath('clip_a.wav')])).toBe(EXIT.failure);
+    expect(stderr).toMatch(/^anopatch: UnknownCheckpointFormatError: .*clip_a\.wav: not a PyTorch zip checkpoint nor a safetensors file/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
