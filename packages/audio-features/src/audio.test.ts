@@ -6,7 +6,7 @@ import { loadReferenceNpy, maxAbsDiff, referencePath } from '@anopatch/test-fixt
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadAudio16k, loadAudio16kSync, toMono } from './audio.js';
-import { EmptyAudioError, WavTruncatedError } from './errors.js';
+import { AudioReadError, EmptyAudioError, WavTruncatedError } from './errors.js';
 import { packageName } from './index.js';
 import { encodeWav } from './wav.js';
 
@@ -35,6 +35,9 @@ describe('toMono / loadAudio16k', () => {
     const full = encodeWav({ sampleRate: 16000, channels: [new Float32Array(1000)] }, { bitDepth: 16 });
     writeFileSync(cut, full.subarray(0, 1500));
     expect(() => loadAudio16kSync(cut)).toThrow(WavTruncatedError);
+    await expect(loadAudio16k(join(dir, 'missing.wav'))).rejects.toThrow(AudioReadError);
+    expect(() => loadAudio16kSync(join(dir, 'missing.wav'))).toThrow(/missing\.wav: cannot read \(no such file\)/);
+    expect(() => loadAudio16kSync(dir)).toThrow(AudioReadError);
     copyFileSync(referencePath('clip_a.wav'), join(dir, 'ok.wav'));
     expect(loadAudio16kSync(join(dir, 'ok.wav')).length).toBe(32000);
   });

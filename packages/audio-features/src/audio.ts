@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
-import { WavFormatError } from './errors.js';
+import { AudioReadError, WavFormatError } from './errors.js';
 import { resample } from './resample.js';
 import { decodeWav, type DecodedAudio } from './wav.js';
 
@@ -33,12 +33,30 @@ function to16k(audio: DecodedAudio): Float32Array {
   return resample(toMono(audio), audio.sampleRate, TARGET_SAMPLE_RATE);
 }
 
+function readError(path: string, err: unknown): AudioReadError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((err as Error).message ?? err);
+  return new AudioReadError(path, `cannot read (${why})`);
+}
+
 /** Read a WAV file, decode, mix to mono and resample to 16 kHz (typed errors name `path`). */
 export async function loadAudio16k(path: string): Promise<Float32Array> {
-  return to16k(decodeWav(await readFile(path), path));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw readError(path, err);
+  }
+  return to16k(decodeWav(bytes, path));
 }
 
 /** Synchronous twin of loadAudio16k for callers that iterate files in a tight loop. */
 export function loadAudio16kSync(path: string): Float32Array {
-  return to16k(decodeWav(readFileSync(path), path));
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw readError(path, err);
+  }
+  return to16k(decodeWav(bytes, path));
 }

@@ -12,6 +12,11 @@ export class AudioError extends Error {
   }
 }
 
+/** The file could not be read at all (missing, a directory, no permission). */
+export class AudioReadError extends AudioError {
+  override name = 'AudioReadError';
+}
+
 /** The file has no bytes at all, or its data chunk holds no sample frames. */
 export class EmptyAudioError extends AudioError {
   override name = 'EmptyAudioError';

@@ -3,6 +3,7 @@ export const packageName = '@anopatch/audio-features';
 
 export {
   AudioError,
+  AudioReadError,
   ClipTooShortError,
   EmptyAudioError,
   FeatureOptionsError,
