@@ -76,6 +76,3 @@ export { dcaseTrainingSet, type DcaseTrainingOptions, type DcaseTrainingSet } fr
 
 // embed / score pipeline (issue #9)
 export * from './pipeline/index.js';
-
-// embed / score pipeline (issue #9)
-export * from \x27./pipeline/index.js\x27;
