@@ -52,23 +52,25 @@ describe('kaldiFbank parity with torchaudio.compliance.kaldi.fbank (BEATs option
   });
 
   for (const clip of ['clip_a', 'clip_b', 'clip_c']) {
-    it(`${clip}: raw fbank within 2e-3 of the float32 reference and 1e-4 of the float64 one; normalised within 2e-4`, () => {
+    it(`${clip}: raw fbank within 1e-3 of the float32 reference and 1e-4 of the float64 one; normalised within 2e-4`, () => {
       const wave = clipWave(clip);
       const raw = presetFbank(wave, 'beats', { raw: true });
       const ref = loadReferenceNpy(`${clip}.fbank_raw.npy`);
       expect([raw.frames, raw.bins]).toEqual(ref.shape);
       expect(raw.frames).toBe(fbankFrameCount(wave.length));
-      expect(maxAbsDiff(raw.data, ref.data as Float32Array)).toBeLessThanOrEqual(2e-3);
+      // measured 2.2e-4 / 8.0e-4 / 9.5e-5: torchaudio's own float32 FFT noise (the fixture README's float32-vs-float64 column)
+      expect(maxAbsDiff(raw.data, ref.data as Float32Array)).toBeLessThanOrEqual(1e-3);
+      // measured <= 2e-5 against the float64 run
       expect(maxAbsDiff(raw.data, loadReferenceNpy(`${clip}.fbank_raw_f64.npy`).data as Float64Array)).toBeLessThanOrEqual(1e-4);
       const norm = presetFbank(wave, 'beats');
       expect(maxAbsDiff(norm.data, loadReferenceNpy(`${clip}.fbank.npy`).data as Float32Array)).toBeLessThanOrEqual(2e-4);
     });
   }
 
-  it('clip_c from the 44.1 kHz stereo wav (our resample + downmix): raw within 2e-3, normalised within 2e-4', () => {
+  it('clip_c from the 44.1 kHz stereo wav (our resample + downmix): raw within 1e-3, normalised within 2e-4', () => {
     const wave = loadAudio16kSync(referencePath('clip_c_44k.wav'));
     // measured: raw 2.2e-4, normalised 1.7e-5 (the rest is float32 conv round-off in torchaudio's resample)
-    expect(maxAbsDiff(presetFbank(wave, 'beats', { raw: true }).data, loadReferenceNpy('clip_c.fbank_raw.npy').data as Float32Array)).toBeLessThanOrEqual(2e-3);
+    expect(maxAbsDiff(presetFbank(wave, 'beats', { raw: true }).data, loadReferenceNpy('clip_c.fbank_raw.npy').data as Float32Array)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDiff(presetFbank(wave, 'beats').data, loadReferenceNpy('clip_c.fbank.npy').data as Float32Array)).toBeLessThanOrEqual(2e-4);
   });
 
