@@ -2,6 +2,7 @@ import { join } from 'node:path';
 
 import { formatCsv, writeFileAtomic } from './csv.js';
 import { DuplicateFileError, NonFiniteScoreError } from './errors.js';
+import { fitGamma, gammaPpf, type GammaParams } from './gamma.js';
 
 /**
  * The official per-unit result files, as the DCASE baselines write them and the evaluators read them:
@@ -66,4 +67,21 @@ export function writeResultFiles2023(
   writeFileAtomic(scoreFile, formatCsv(rows.map((c) => [c.file, c.score])), options);
   writeFileAtomic(decisionFile, formatCsv(rows.map((c) => [c.file, c.score > threshold ? '1' : '0'])), options);
   return { scoreFile, decisionFile };
+}
+
+/**
+ * What the 2023 baselines do at test time for one section: fit the gamma distribution to the
+ * training clips' scores, threshold at its `percentile` quantile (0.9), write both result files.
+ */
+export function writeSectionResults2023(
+  outDir: string,
+  type: string,
+  section: string,
+  testClips: readonly ClipScore[],
+  trainScores: ArrayLike<number>,
+  options: WriteOptions & { percentile?: number } = {},
+): { scoreFile: string; decisionFile: string; threshold: number; gamma: GammaParams } {
+  const gamma = fitGamma(trainScores);
+  const threshold = gammaPpf(options.percentile ?? 0.9, gamma);
+  return { ...writeResultFiles2023(outDir, type, section, testClips, threshold, options), threshold, gamma };
 }

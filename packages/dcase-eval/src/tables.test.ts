@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { DuplicateFileError, MetricInputError, NonFiniteScoreError, OutputExistsError } from './errors.js';
 import type { TruthUnit } from './groundtruth.js';
+import { decisionThreshold } from './gamma.js';
 import { hmean } from './metrics.js';
 import { evaluateSubmission2020, evaluateSubmission2023 } from './official.js';
-import { writeResultFiles2023, writeScoreFile2020 } from './resultfiles.js';
+import { writeResultFiles2023, writeScoreFile2020, writeSectionResults2023 } from './resultfiles.js';
 import { buildTable1, buildTable2, resultTable, resultTableCsv, resultTableMarkdown, writeResultTable } from './tables.js';
 
 const tmps: string[] = [];
@@ -111,6 +112,16 @@ describe('official result files', () => {
     expect(() => writeResultFiles2023(d, 'ToyTank', '00', scores, 0.5)).toThrow(OutputExistsError);
     expect(() => writeResultFiles2023(d, 'ToyTank', '00', [...scores, scores[0]!], 0.5, { overwrite: true })).toThrow(DuplicateFileError);
     expect(() => writeResultFiles2023(d, 'ToyTank', '00', [{ file: 'a.wav', score: Number.NaN }], 0.5, { overwrite: true })).toThrow(NonFiniteScoreError);
+  });
+  it('2023 section results: gamma threshold from training scores decides the test clips', () => {
+    const d = tmp();
+    const train = Array.from({ length: 50 }, (_, i) => 0.05 + 0.002 * i + 0.0001 * (i % 7) ** 2);
+    const test = Array.from({ length: 10 }, (_, i) => ({ file: `section_00_${String(i).padStart(4, '0')}.wav`, score: 0.06 + 0.02 * i }));
+    const r = writeSectionResults2023(d, 'fan', '00', test, train);
+    expect(r.threshold).toBe(decisionThreshold(train, 0.9));
+    const dec = readFileSync(r.decisionFile, 'utf8').trim().split('\n');
+    test.forEach((c, i) => expect(dec[i]).toBe(`${c.file},${c.score > r.threshold ? 1 : 0}`));
+    expect(dec.some((l) => l.endsWith(',1')) && dec.some((l) => l.endsWith(',0'))).toBe(true);
   });
   it('2020: anomaly_score_<type>_id_<NN>.csv', () => {
     const d = tmp();
