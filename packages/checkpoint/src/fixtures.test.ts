@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   LegacyTorchFormatError,
+  StateDictPathError,
   StorageTruncatedError,
   TorchScriptArchiveError,
   UnsafePickleError,
@@ -95,7 +96,9 @@ describe('torch fixtures made with python3-torch 1.13', () => {
     });
     expect(ck.meta.state_dict).toBeUndefined();
     const opt = (ck.meta.optimizer_states as { state: Record<string, Record<string, unknown>> }[])[0]!;
-    expect(opt.state['0']!.exp_avg).toEqual({ $tensor: 'optimizer_states.0.state.0.exp_avg', dtype: 'float32', shape: [4, 3] });
+    // small tensors outside the state dict carry their values
+    expect(opt.state['0']!.exp_avg).toEqual({ $tensor: 'optimizer_states.0.state.0.exp_avg', dtype: 'float32', shape: [4, 3], values: new Array<number>(12).fill(0.5) });
+    expect(opt.state['0']!.step).toEqual({ $tensor: 'optimizer_states.0.state.0.step', dtype: 'float32', shape: [], values: [120] });
     expect(ck.otherTensors.size).toBe(0);
 
     const all = readTorchCheckpoint(join(out, 'lightning.ckpt'), { includeOtherTensors: true });
@@ -108,12 +111,25 @@ describe('torch fixtures made with python3-torch 1.13', () => {
     const ck = readTorchCheckpoint(join(out, 'nested.pt'));
     const want = expected['nested.pt']!;
     expect(ck.stateDictPath).toBe('model');
-    for (const [k, w] of Object.entries(want)) expectTensor(ck.tensors.get(k.slice('model.'.length)), w, k);
+    for (const [k, w] of Object.entries(want).filter(([k]) => k.startsWith('model.'))) expectTensor(ck.tensors.get(k.slice('model.'.length)), w, k);
     expect(ck.meta.args).toEqual({ arch: 'data2vec_audio', lr: [0.0005], max_tokens: 1400000, normalize: true, encoder_layers: 2 });
-    expect(ck.meta.extra_state).toEqual({ epoch: 11, shape: [2, 3], dtype: 'torch.float16', device: 'cpu' });
+    expect(ck.meta.extra_state).toEqual({
+      epoch: 11, shape: [2, 3], dtype: 'torch.float16', device: 'cpu',
+      val_loss: 2.75, best: 1.25, updates: 400000, flag: true,
+      arr: { $tensor: 'extra_state.arr', dtype: 'float32', shape: [2, 3], values: [0, 1, 2, 3, 4, 5] },
+      // Fortran-order bytes come back in C order; big-endian ones byte-swapped
+      arr_f: { $tensor: 'extra_state.arr_f', dtype: 'int16', shape: [2, 3], values: [0, 1, 2, 3, 4, 5] },
+      arr_be: { $tensor: 'extra_state.arr_be', dtype: 'int32', shape: [3], values: [0, 1, 2] },
+    });
     expect(ck.meta.optimizer_history).toEqual([{ criterion_name: 'ModelCriterion', optimizer_name: 'AdamOptimizer', num_updates: 400000, lr_scheduler_state: { best: null } }]);
-    const picked = readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'model' });
-    expect(picked.tensors.size).toBe(2);
+    const picked = readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'extra_state', toFloat32: true });
+    expect([...picked.tensors.keys()]).toEqual(['arr', 'arr_f', 'arr_be']);
+    expect(picked.meta.model).toEqual({
+      'encoder.layers.0.fc1.weight': { $tensor: 'model.encoder.layers.0.fc1.weight', dtype: 'float32', shape: [2, 3], values: want['model.encoder.layers.0.fc1.weight']!.values },
+      'encoder.layers.0.fc1.bias': { $tensor: 'model.encoder.layers.0.fc1.bias', dtype: 'float32', shape: [2], values: want['model.encoder.layers.0.fc1.bias']!.values },
+    });
+    expect(() => readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'args' })).toThrow(StateDictPathError);
+    expect(() => readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'model.nope' })).toThrow(/nested\.pt: no 'model\.nope' in the checkpoint/);
   });
 
   it('refuses legacy and TorchScript files with a clear message', () => {

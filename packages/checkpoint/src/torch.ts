@@ -10,6 +10,7 @@ import {
   UnsupportedDtypeError,
   ZipFormatError,
 } from './errors.js';
+import { NdArray, numpyGlobal } from './numpy.js';
 import { builtinGlobal, describeValue, PyGlobal, PyObject, unpickle } from './pickle.js';
 import { looksLikeSafetensors, readSafetensorsFrom } from './safetensors.js';
 import { type ByteSource, type CheckpointInput, openSource } from './source.js';
@@ -81,6 +82,13 @@ interface StorageRef {
   key: string;
   dtype: TensorDtype;
   numel: number;
+}
+
+/** A torch tensor or a numpy array found in the pickle. */
+type TensorLike = TensorRef | NdArray;
+
+function isTensorLike(x: unknown): x is TensorLike {
+  return x instanceof TensorRef || x instanceof NdArray;
 }
 
 class TensorRef {
@@ -160,7 +168,7 @@ function dictFrom(args: unknown[]): Map<unknown, unknown> {
 function torchResolver(source: string, plainClasses: ReadonlySet<string>): (module: string, name: string) => PyGlobal {
   const cache = new Map<string, PyGlobal>();
   const make = (q: string, module: string, name: string): PyGlobal | undefined => {
-    const builtin = builtinGlobal(q, source);
+    const builtin = builtinGlobal(q, source) ?? numpyGlobal(q, source);
     if (builtin) return builtin;
     switch (q) {
       case 'torch._utils._rebuild_tensor_v2':
@@ -340,10 +348,16 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
   };
   const maxExpansion = options.maxExpansion ?? 16;
   // the same tensor object reached twice (tied weights, aliases) gives the same record
-  const records = new Map<TensorRef, TensorRecord>();
-  const materialise = (t: TensorRef, name: string): TensorRecord => {
+  const records = new Map<TensorLike, TensorRecord>();
+  const materialise = (t: TensorLike, name: string): TensorRecord => {
     const known = records.get(t);
     if (known) return known;
+    if (t instanceof NdArray) {
+      if (!t.record) throw new PickleFormatError(`${source}: numpy array ${name} was never given its data`);
+      const rec = options.toFloat32 ? toFloat32(t.record) : t.record;
+      records.set(t, rec);
+      return rec;
+    }
     const what = `${source}: tensor ${name}`;
     const layout = { shape: t.shape, stride: t.stride, offset: t.offset };
     const numel = checkLayout(layout, t.storage.numel, what);
@@ -373,10 +387,25 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
   walkTensors(sd, '', (name, t) => tensors.set(name, materialise(t, sdPath ? `${sdPath}.${name}` : name)));
   const otherTensors = new Map<string, TensorRecord>();
   const meta = toMeta(root, sd, (path, t) => {
-    if (options.includeOtherTensors) otherTensors.set(path, materialise(t, path));
-    return { $tensor: path, dtype: t.storage.dtype, shape: [...t.shape] };
+    const small = t instanceof NdArray || t.storage.numel <= SMALL_TENSOR;
+    const rec = options.includeOtherTensors || small ? materialise(t, path) : undefined;
+    if (options.includeOtherTensors && rec) otherTensors.set(path, rec);
+    const dtype = t instanceof NdArray ? t.record?.dtype ?? 'uint8' : t.storage.dtype;
+    const shape = t instanceof NdArray ? t.record?.shape ?? [] : t.shape;
+    const placeholder: { [key: string]: MetaValue } = { $tensor: path, dtype, shape: [...shape] };
+    // small tensors (a best score, a step counter) are shown with their values
+    if (rec && rec.data.length <= SMALL_TENSOR) placeholder.values = Array.from(rec.data as ArrayLike<number | bigint>, metaNumber);
+    return placeholder;
   });
   return { format: 'torch-zip', source, tensors, stateDictPath: sdPath, otherTensors, meta };
+}
+
+/** Tensors outside the state dict with at most this many elements show their values in `meta`. */
+const SMALL_TENSOR = 16;
+
+function metaNumber(v: number | bigint): MetaValue {
+  if (typeof v === 'number') return v;
+  return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
 }
 
 function byteSwap(bytes: Uint8Array, width: number): void {
@@ -400,7 +429,7 @@ function tooDeep(depth: number): void {
 }
 
 function containsTensor(x: unknown, seen = new Set<unknown>(), depth = 0): boolean {
-  if (x instanceof TensorRef) return true;
+  if (isTensorLike(x)) return true;
   if (typeof x !== 'object' || x === null || seen.has(x)) return false;
   tooDeep(depth);
   seen.add(x);
@@ -412,7 +441,7 @@ function containsTensor(x: unknown, seen = new Set<unknown>(), depth = 0): boole
 
 function guessStateDictPath(root: unknown): string {
   if (!(root instanceof Map)) return '';
-  if ([...root.values()].some((v) => v instanceof TensorRef)) return '';
+  if ([...root.values()].some(isTensorLike)) return '';
   for (const key of STATE_DICT_KEYS) {
     const v = (root as Map<unknown, unknown>).get(key);
     if (v instanceof Map && containsTensor(v)) return key;
@@ -445,8 +474,8 @@ function join(prefix: string, key: unknown): string {
   return prefix === '' ? k : `${prefix}.${k}`;
 }
 
-function walkTensors(x: unknown, path: string, visit: (name: string, t: TensorRef) => void, active = new Set<unknown>(), depth = 0): void {
-  if (x instanceof TensorRef) return visit(path, x);
+function walkTensors(x: unknown, path: string, visit: (name: string, t: TensorLike) => void, active = new Set<unknown>(), depth = 0): void {
+  if (isTensorLike(x)) return visit(path, x);
   if (typeof x !== 'object' || x === null || active.has(x)) return;
   tooDeep(depth);
   active.add(x);
@@ -461,13 +490,13 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** The checkpoint minus its state dict, as plain data. */
-function toMeta(root: unknown, stateDict: unknown, onTensor: (path: string, t: TensorRef) => MetaValue): { [key: string]: MetaValue } {
+function toMeta(root: unknown, stateDict: unknown, onTensor: (path: string, t: TensorLike) => MetaValue): { [key: string]: MetaValue } {
   const active = new Set<unknown>();
   const conv = (x: unknown, path: string, depth = 0): MetaValue | undefined => {
     if (x === stateDict) return undefined;
     if (x === null || typeof x === 'boolean' || typeof x === 'number' || typeof x === 'string') return x;
     if (typeof x === 'bigint') return Number.isSafeInteger(Number(x)) ? Number(x) : x.toString();
-    if (x instanceof TensorRef) return onTensor(path, x);
+    if (isTensorLike(x)) return onTensor(path, x);
     if (x instanceof Uint8Array) return { $bytes: base64(x) };
     if (x instanceof PyGlobal) return typeof x.behaviour.value === 'string' ? x.behaviour.value : { $global: x.qualname };
     if (isStorageRef(x)) return { $storage: x.key, dtype: x.dtype, numel: x.numel };

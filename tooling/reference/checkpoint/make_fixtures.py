@@ -15,6 +15,7 @@ import types
 import zipfile
 from collections import OrderedDict
 
+import numpy as np
 import torch
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'out')
@@ -127,7 +128,11 @@ nested = {
     'args': argparse.Namespace(arch='data2vec_audio', lr=[0.0005], max_tokens=1400000, normalize=True, encoder_layers=2),
     'model': OrderedDict([('encoder.layers.0.fc1.weight', torch.randn(2, 3, generator=g)), ('encoder.layers.0.fc1.bias', torch.randn(2, generator=g))]),
     'optimizer_history': [{'criterion_name': 'ModelCriterion', 'optimizer_name': 'AdamOptimizer', 'num_updates': 400000, 'lr_scheduler_state': {'best': None}}],
-    'extra_state': {'epoch': 11, 'shape': torch.Size([2, 3]), 'dtype': torch.float16, 'device': torch.device('cpu')},
+    'extra_state': {'epoch': 11, 'shape': torch.Size([2, 3]), 'dtype': torch.float16, 'device': torch.device('cpu'),
+                    # numpy objects as fairseq leaves them in extra_state
+                    'val_loss': np.float64(2.75), 'best': np.float32(1.25), 'updates': np.int64(400000), 'flag': np.bool_(True),
+                    'arr': np.arange(6, dtype=np.float32).reshape(2, 3), 'arr_f': np.asfortranarray(np.arange(6, dtype=np.int16).reshape(2, 3)),
+                    'arr_be': np.arange(3, dtype='>i4')},
 }
 torch.save(nested, buf)
 with open(os.path.join(OUT, 'nested.pt'), 'wb') as f:
@@ -142,11 +147,13 @@ torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), os.path.join(OUT, 'torch
 # --- hostile archives: the torch zip layout around pickles that must never run ----------------
 def torch_zip(name, pickle_bytes, data=None):
     stem = name.split('.')[0]
+    def member(n):  # a fixed timestamp keeps the bytes reproducible
+        return zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0))
     with zipfile.ZipFile(os.path.join(OUT, name), 'w', compression=zipfile.ZIP_STORED) as z:
-        z.writestr(f'{stem}/data.pkl', pickle_bytes)
+        z.writestr(member(f'{stem}/data.pkl'), pickle_bytes)
         for key, raw in (data or {}).items():
-            z.writestr(f'{stem}/data/{key}', raw)
-        z.writestr(f'{stem}/version', '3\n')
+            z.writestr(member(f'{stem}/data/{key}'), raw)
+        z.writestr(member(f'{stem}/version'), '3\n')
 
 
 class System:

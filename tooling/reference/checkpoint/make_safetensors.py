@@ -4,7 +4,8 @@ for files our writer produced.
   python make_safetensors.py                 -> out/reference.safetensors + out/reference.safetensors.json
   python make_safetensors.py --check FILE    -> loads FILE with safetensors.numpy.load_file and prints a summary
 
-Needs `safetensors` and numpy (any Python 3 environment with the wheel installed; no torch).
+Needs `safetensors` and numpy (any Python 3 environment with the wheel installed); `--check` uses torch
+when it is importable, so bfloat16 files can be checked, and compares raw 16-bit patterns for halves.
 """
 import json
 import os
@@ -17,10 +18,22 @@ from safetensors import safe_open
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'out')
 
 if len(sys.argv) == 3 and sys.argv[1] == '--check':
-    tensors = load_file(sys.argv[2])
-    with safe_open(sys.argv[2], framework='np') as f:
+    # torch when present (bfloat16 has no numpy dtype), numpy otherwise
+    try:
+        import torch
+        framework = 'pt'
+    except ImportError:
+        framework = 'np'
+    with safe_open(sys.argv[2], framework=framework) as f:
         meta = f.metadata()
-    summary = {k: {'dtype': str(v.dtype), 'shape': list(v.shape), 'sum': float(v.astype(np.float64).sum())} for k, v in sorted(tensors.items())}
+        summary = {}
+        for k in sorted(f.keys()):
+            v = f.get_tensor(k)
+            if framework == 'pt':
+                raw = v.view(torch.int16).int() & 0xFFFF if v.dtype in (torch.float16, torch.bfloat16) else v.double()
+                summary[k] = {'dtype': str(v.dtype), 'shape': list(v.shape), 'rawsum': float(raw.double().sum())}
+            else:
+                summary[k] = {'dtype': str(v.dtype), 'shape': list(v.shape), 'rawsum': float(v.astype(np.float64).sum())}
     print(json.dumps({'metadata': meta, 'tensors': summary}, indent=1))
     sys.exit(0)
 
