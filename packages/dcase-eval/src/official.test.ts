@@ -8,7 +8,8 @@ import { CsvFormatError, DecisionValueError, DuplicateFileError, GroundTruthErro
 import { evaluateScores } from './evaluate.js';
 import { formatEvaluation } from './format.js';
 import { loadGroundTruth2020, loadGroundTruth2023 } from './groundtruth.js';
-import { evaluateSubmission2020, evaluateSubmission2023 } from './official.js';
+import { clipKey, evaluateInMemory, evaluateSubmission2020, evaluateSubmission2023 } from './official.js';
+import { readCsv } from './csv.js';
 
 const REF = new URL('../../../tooling/reference/dcase-eval/', import.meta.url).pathname;
 interface Row {
@@ -158,6 +159,24 @@ describe('DCASE 2023 submissions vs dcase2023_task2_evaluator output', () => {
     expect(() => evaluateSubmission2023(d, gt)).toThrow(/2 baseline-style score files for bandsaw/);
     const ev = evaluateSubmission2023(d, gt, { seed: 13711, tag: '_id(0_)' });
     close(ev.overall.officialScore, expected.dcase2023.baseline_names!.overall['official score']);
+  });
+
+  it('evaluateInMemory gives the same numbers as the files', () => {
+    const dir = join(REF, 'official2023', 'teams', 'team', 'plain_system');
+    const scores = new Map<string, number>();
+    const decisions = new Map<string, number>();
+    for (const unit of gt.units) {
+      const alias = (f: string): string => unit.aliases.get(f) ?? f;
+      for (const [f, v] of readCsv(join(dir, `anomaly_score_${unit.type}_section_00_test.csv`))) scores.set(clipKey(unit.type, alias(f!)), Number(v));
+      for (const [f, v] of readCsv(join(dir, `decision_result_${unit.type}_section_00_test.csv`))) decisions.set(clipKey(unit.type, alias(f!)), Math.trunc(Number(v)));
+    }
+    const ev = evaluateInMemory(gt, scores, { decisions });
+    expect(ev.edition).toBe(2023);
+    if (ev.edition !== 2023) return;
+    close(ev.overall.officialScore, expected.dcase2023.plain_system!.overall['official score']);
+    rowClose(ev.overall.harmonicMeanAll, expected.dcase2023.plain_system!.overall['harmonic mean over all machine types, sections, and domains']!);
+    scores.delete(clipKey('grinder', 'section_00_0007.wav'));
+    expect(() => evaluateInMemory(gt, scores)).toThrow(/grinder 00: no score for 1 clip\(s\) \(section_00_0007\.wav\)/);
   });
 
   it('a missing ground-truth folder names what was expected', () => {

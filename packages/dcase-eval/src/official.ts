@@ -423,3 +423,57 @@ export interface EvaluateOptions extends SubmissionOptions {
   /** the official evaluator's ground truth: 2023 folder with ground_truth_{data,domain,attributes}/, 2020 eval_data_list.csv */
   groundTruth?: string;
 }
+
+/** Key of a clip in the maps evaluateInMemory takes: `<type>/<file>` (file names repeat across types). */
+export const clipKey = (type: string, file: string): string => `${type}/${file}`;
+
+function valuesFor(unit: TruthUnit, map: ReadonlyMap<string, number>, kind: 'score' | 'decision'): number[] {
+  const missing: string[] = [];
+  const out = unit.clips.map((c) => {
+    const v = map.get(clipKey(unit.type, c.file));
+    if (v === undefined) {
+      missing.push(c.file);
+      return Number.NaN;
+    }
+    if (kind === 'score' && !Number.isFinite(v)) throw new NonFiniteScoreError(`${unit.type}/${c.file}: score is ${v}`);
+    if (kind === 'decision' && v !== 0 && v !== 1) throw new DecisionValueError(`${unit.type}/${c.file}: decision is ${v}; must be 0 or 1`);
+    return v;
+  });
+  if (missing.length) throw new ScoreMismatchError(`${unit.type} ${unit.group}: no ${kind} for ${missing.length} clip(s) (${listSome(missing)})`);
+  return out;
+}
+
+/**
+ * Evaluate scores held in memory (keyed by clipKey(type, file)) against a ground truth, with the same
+ * numbers as the file-based evaluation: for pipelines that score clips and want the tables directly.
+ * Clips in the maps that the ground truth does not list are ignored.
+ */
+export function evaluateInMemory(
+  gt: GroundTruth,
+  scores: ReadonlyMap<string, number>,
+  options: { decisions?: ReadonlyMap<string, number>; split?: Split } = {},
+): Evaluation2020 | Evaluation2023 {
+  if (gt.edition === 2023) {
+    const units = gt.units.map((unit) => {
+      const s = valuesFor(unit, scores, 'score');
+      const d = options.decisions ? valuesFor(unit, options.decisions, 'decision') : null;
+      return { ...evaluateUnit2023(unit, s, d), scoreFile: '', decisionFile: null, split: options.split ?? null };
+    });
+    return assemble2023('', gt.source, units);
+  }
+  const units = gt.units.map((unit) => {
+    const s = valuesFor(unit, scores, 'score');
+    const labels = unit.clips.map((c) => c.label);
+    const where = `${unit.type} id_${unit.group}`;
+    return {
+      type: unit.type,
+      id: unit.group,
+      split: options.split ?? null,
+      scoreFile: '',
+      clips: unit.clips.length,
+      auc: auc(labels, s, `${where}, AUC`),
+      pauc: pauc(labels, s, MAX_FPR, `${where}, pAUC`),
+    };
+  });
+  return assemble2020('', gt.source, units);
+}
