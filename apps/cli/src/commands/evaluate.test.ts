@@ -81,6 +81,18 @@ describe('anopatch evaluate', () => {
     expect(Math.abs(obj.overall.officialScore - expected.dcase2023.baseline_names!.overall['official score'])).toBeLessThanOrEqual(1e-9);
   });
 
+  it('2020: --ground-truth eval_data_list.csv prints per-ID AUC / pAUC like dcase2020_task2_evaluator', async () => {
+    const expected = JSON.parse(readFileSync(join(REF, 'official_expected.json'), 'utf8')) as {
+      dcase2020: { system2020: Record<string, { ids: Record<string, { auc: number; pauc: number }> }> };
+    };
+    const args = ['evaluate', '--edition', '2020', '--scores', join(REF, 'official2020/teams/system2020'), '--ground-truth', join(REF, 'official2020/eval_data_list.csv')];
+    expect(await main(args)).toBe(EXIT.ok);
+    const out = stdout.join('');
+    const fan01 = expected.dcase2020.system2020.fan!.ids['01']!;
+    expect(out).toMatch(new RegExp(`fan\\s+01\\s+${fan01.auc.toFixed(4)}\\s+${fan01.pauc.toFixed(4)}`));
+    expect(out).toContain('eval mean');
+  });
+
   it('a score file with a missing clip is one error line naming the file and the clip', async () => {
     const bad = join(dir, 'bad-scores');
     writeResultFiles2023(bad, 'bearing', '00', clips.slice(1), 0.5);
