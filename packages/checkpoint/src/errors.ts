@@ -72,3 +72,13 @@ export class StateDictMismatchError extends Error {
 export class StateDictPathError extends Error {
   override name = 'StateDictPathError';
 }
+
+/** A model directory's JSON side file (config.json, *.index.json) is unreadable or inconsistent. */
+export class CheckpointConfigError extends Error {
+  override name = 'CheckpointConfigError';
+}
+
+/** The checkpoint path does not exist. */
+export class CheckpointNotFoundError extends Error {
+  override name = 'CheckpointNotFoundError';
+}

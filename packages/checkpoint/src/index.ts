@@ -1,5 +1,7 @@
 export { encodeNpy, NpyFormatError, readNpy, type NpyArray, type NpyData, type NpyDtype } from './npy.js';
 export {
+  CheckpointConfigError,
+  CheckpointNotFoundError,
   LegacyTorchFormatError,
   PickleFormatError,
   SafetensorsFormatError,

@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
+import { CheckpointNotFoundError } from './errors.js';
+
 /**
  * Random access to a checkpoint's bytes: a file read by offset through one descriptor (no whole-file
  * copy), or a caller's Uint8Array. Reads return views for buffers and fresh, 8-byte aligned memory
@@ -21,7 +23,12 @@ class FileSource implements ByteSource {
   constructor(
     readonly name: string,
   ) {
-    this.fd = openSync(name, 'r');
+    try {
+      this.fd = openSync(name, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointNotFoundError(`${name}: no such file`);
+      throw err;
+    }
     try {
       this.size = fstatSync(this.fd).size;
     } catch (err) {

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+
 import {
   LegacyTorchFormatError,
   PickleFormatError,
@@ -10,6 +12,7 @@ import {
   UnsupportedDtypeError,
   ZipFormatError,
 } from './errors.js';
+import { readModelDirectory } from './hfdir.js';
 import { NdArray, numpyGlobal } from './numpy.js';
 import { builtinGlobal, describeValue, PyGlobal, PyObject, unpickle } from './pickle.js';
 import { looksLikeSafetensors, readSafetensorsFrom } from './safetensors.js';
@@ -252,9 +255,12 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
 
 /**
  * Read a PyTorch checkpoint (`torch.save` zip format, torch >= 1.6: `.pt`, `.pth`, `.ckpt`,
- * `pytorch_model.bin`) or a safetensors file, without running any of its code.
+ * `pytorch_model.bin`) or a safetensors file, without running any of its code. A directory is read
+ * as a Hugging Face model folder: model.safetensors or pytorch_model.bin (sharded through their
+ * `.index.json` too), with config.json and preprocessor_config.json in `meta`.
  */
 export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpointOptions = {}): TorchCheckpoint {
+  if (typeof input === 'string' && statSync(input, { throwIfNoEntry: false })?.isDirectory()) return readModelDirectory(input, options, readTorchCheckpoint);
   const src = openSource(input, options.name);
   try {
     const head = src.read(0, Math.min(16, src.size));
