@@ -17,6 +17,12 @@ export interface BuildOnnxModelOptions {
   source?: string;
   graphName?: string;
   metadata?: Record<string, string>;
+  /** See OnnxGraphBuilderOptions.linearPrecision. */
+  linearPrecision?: 'float32' | 'int8';
+  /** See OnnxGraphBuilderOptions.minQuantizedFeatures. */
+  minQuantizedFeatures?: number;
+  /** See OnnxGraphBuilderOptions.quantizeParam. */
+  quantizeParam?: (name: string) => boolean;
 }
 
 /** Runs a model's `Ops` forward pass on the ONNX lowering and returns the finished graph builder. */
@@ -26,6 +32,9 @@ export function buildOnnxModel(options: BuildOnnxModelOptions): OnnxGraphBuilder
     ...(options.source !== undefined ? { source: options.source } : {}),
     ...(options.graphName !== undefined ? { graphName: options.graphName } : {}),
     ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+    ...(options.linearPrecision !== undefined ? { linearPrecision: options.linearPrecision } : {}),
+    ...(options.minQuantizedFeatures !== undefined ? { minQuantizedFeatures: options.minQuantizedFeatures } : {}),
+    ...(options.quantizeParam !== undefined ? { quantizeParam: options.quantizeParam } : {}),
   });
   const inputs = options.inputs.map((i) => builder.input(i.name, i.shape, i.dtype ?? 'float32'));
   const outputs = options.forward(builder, inputs);

@@ -34,6 +34,17 @@ export interface OnnxGraphBuilderOptions {
   graphName?: string;
   /** Written into the model's metadata_props (e.g. backbone id and configuration). */
   metadata?: Record<string, string>;
+  /**
+   * 'int8': `linear` layers whose weight is a stored parameter with at least `minQuantizedFeatures`
+   * inputs and outputs run as dynamically quantised int8 matmuls (weights 7-bit int8 per output channel,
+   * activations uint8 per tensor at run time) — the pattern ONNX Runtime fuses into
+   * DynamicQuantizeMatMul (VNNI on CPUs that have it). Default 'float32'.
+   */
+  linearPrecision?: 'float32' | 'int8';
+  /** Smallest in/out feature count quantised in int8 mode (tiny projections stay float). Default 64. */
+  minQuantizedFeatures?: number;
+  /** In int8 mode, which weight parameters to quantise (default: all that qualify by size). */
+  quantizeParam?: (name: string) => boolean;
 }
 
 export interface SaveOptions {
@@ -43,9 +54,9 @@ export interface SaveOptions {
 
 interface PendingInitializer {
   name: string;
-  dtype: 'float32' | 'int32' | 'int64' | 'bool';
+  dtype: 'float32' | 'int32' | 'int64' | 'int8' | 'bool';
   shape: readonly number[];
-  data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
+  data: Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
 }
 
 type Attr =
@@ -55,6 +66,11 @@ type Attr =
 
 const ONNX_DTYPE: Record<OpDType, number> = { float32: ElemType.float32, int32: ElemType.int32, bool: ElemType.bool };
 const INT64_MAX = 9223372036854775807n;
+/**
+ * Quantised weights use 7 bits ("reduce_range"): x86 u8 x s8 kernels without VNNI (AVX2) add pairs
+ * of products in int16 with saturation, and 2 * 255 * 63 stays below 32767 where 2 * 255 * 127 does not.
+ */
+export const INT8_WEIGHT_MAX = 63;
 
 function normAxis(axis: number, rank: number, what: string): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -104,6 +120,9 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   private readonly source: string;
   private readonly graphName: string;
   private readonly metadata: Record<string, string>;
+  private readonly linearPrecision: 'float32' | 'int8';
+  private readonly minQuantizedFeatures: number;
+  private readonly quantizeParam: (name: string) => boolean;
   private readonly nodes: OnnxTypes.INodeProto[] = [];
   private readonly initializers = new Map<string, PendingInitializer>();
   private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
@@ -120,6 +139,10 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     this.source = options.source ?? 'weights';
     this.graphName = options.graphName ?? 'anopatch';
     this.metadata = { ...(options.metadata ?? {}) };
+    this.linearPrecision = options.linearPrecision ?? 'float32';
+    this.minQuantizedFeatures = options.minQuantizedFeatures ?? 64;
+    this.quantizeParam = options.quantizeParam ?? (() => true);
+    if (this.linearPrecision !== 'float32') this.metadata.linear_precision = this.linearPrecision;
   }
 
   // ---------------------------------------------------------------- graph interface
@@ -320,9 +343,53 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
 
   linear(x: OnnxValue, weight: OnnxValue, bias?: OnnxValue): OnnxValue {
     if (weight.shape.length !== 2) throw new OnnxLoweringError(`linear: weight must be [out, in], got rank ${weight.shape.length}`);
-    const wt = this.transposedWeight(weight);
-    const y = this.emit('MatMul', [x, wt], 'float32', [...x.shape.slice(0, -1), weight.shape[0]!]);
+    const param = this.paramOf.get(weight.name);
+    const [out, inn] = weight.shape as [number, number];
+    const outShape = [...x.shape.slice(0, -1), out];
+    let y: OnnxValue;
+    if (this.linearPrecision === 'int8' && param !== undefined && Math.min(out, inn) >= this.minQuantizedFeatures && this.quantizeParam(param)) {
+      y = this.quantizedMatMul(x, param, outShape);
+    } else {
+      y = this.emit('MatMul', [x, this.transposedWeight(weight)], 'float32', outShape);
+    }
     return bias ? this.add(y, bias) : y;
+  }
+
+  /**
+   * x W^T with W quantised symmetrically per output channel to int8 and x quantised per tensor to
+   * uint8 at run time, in exactly the node pattern onnxruntime.quantization.quantize_dynamic writes
+   * (DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul by x_scale * w_scale), which ORT fuses.
+   */
+  private quantizedMatMul(x: OnnxValue, param: string, outShape: Dim[]): OnnxValue {
+    const t = this.weights.get(param)!;
+    const [out, inn] = t.shape as [number, number];
+    const qName = `${param}::int8T`;
+    if (!this.initializers.has(qName)) {
+      const q = new Int8Array(out * inn);
+      const scale = new Float32Array(out);
+      for (let o = 0; o < out; o++) {
+        let m = 0;
+        for (let i = 0; i < inn; i++) m = Math.max(m, Math.abs(t.data[o * inn + i]!));
+        const s = m > 0 ? m / INT8_WEIGHT_MAX : 1;
+        scale[o] = s;
+        for (let i = 0; i < inn; i++) q[i * out + o] = Math.max(-INT8_WEIGHT_MAX, Math.min(INT8_WEIGHT_MAX, Math.round(t.data[o * inn + i]! / s)));
+      }
+      this.addInitializer(qName, 'int8', [inn, out], q);
+      this.addInitializer(`${param}::scale`, 'float32', [out], scale);
+      this.addInitializer(`${param}::zero`, 'int8', [out], new Int8Array(out));
+    }
+    const base = this.fresh('dql');
+    const xq = `${base}_q`;
+    const xs = `${base}_scale`;
+    const xz = `${base}_zero`;
+    for (const n of [xq, xs, xz]) this.claim(n);
+    this.nodes.push({ opType: 'DynamicQuantizeLinear', name: base, input: [x.name], output: [xq, xs, xz] });
+    const ref = (name: string, shape: Dim[]): OnnxValue => ({ name, dtype: 'int32', shape });
+    const wq = ref(qName, [inn, out]);
+    const mm = this.emit('MatMulInteger', [ref(xq, x.shape.slice()), wq, ref(xz, []), ref(`${param}::zero`, [out])], 'int32', outShape);
+    const f = this.emit('Cast', [mm], 'float32', outShape, { to: { kind: 'int', value: ElemType.float32 } });
+    const scale = this.emit('Mul', [ref(xs, []), { name: `${param}::scale`, dtype: 'float32', shape: [out] }], 'float32', [out]);
+    return this.emit('Mul', [f, scale], 'float32', outShape);
   }
 
   // ---------------------------------------------------------------- Ops: reductions
@@ -583,8 +650,8 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   ): OnnxValue {
     if (!this.usedNames.has(name)) this.claim(name);
     this.initializers.set(name, { name, dtype, shape: [...shape], data });
-    // int64 initializers are internal (shape operands); they never flow into model code.
-    return { name, dtype: dtype === 'int64' ? 'int32' : dtype, shape: [...shape] };
+    // int64 / int8 initializers are internal (shape operands, quantised weights); model code never sees them.
+    return { name, dtype: dtype === 'int64' || dtype === 'int8' ? 'int32' : dtype, shape: [...shape] };
   }
 
   private int64Constant(values: readonly number[]): OnnxValue {

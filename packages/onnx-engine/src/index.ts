@@ -4,6 +4,7 @@ export const packageName = '@anopatch/onnx-engine';
 export { MissingParameterError, OnnxInputError, OnnxLoweringError, OnnxModelLoadError } from './errors.js';
 export {
   EXTERNAL_DATA_THRESHOLD,
+  INT8_WEIGHT_MAX,
   ONNX_IR_VERSION,
   ONNX_OPSET,
   OnnxGraphBuilder,

@@ -7,6 +7,8 @@ export type { onnx as OnnxTypes } from 'onnx-proto';
 /** TensorProto.DataType codes used here. */
 export const ElemType = {
   float32: 1,
+  uint8: 2,
+  int8: 3,
   int32: 6,
   int64: 7,
   bool: 9,
