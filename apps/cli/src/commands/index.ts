@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
 
+import { register as demo } from './demo.js';
+import { register as embed } from './embed.js';
 import { register as evaluate } from './evaluate.js';
 import { register as features } from './features.js';
 import { register as inspect } from './inspect.js';
+import { register as score } from './score.js';
 
 /** Each command lives in its own module and registers itself here. */
-export const commands: ((program: Command) => void)[] = [evaluate, features, inspect];
+export const commands: ((program: Command) => void)[] = [demo, embed, score, evaluate, features, inspect];
