@@ -58,7 +58,8 @@ export function formatEvaluation(ev: Evaluation2020 | Evaluation2023): string {
         ],
       ),
       '',
-      `official score (hmean of AUC source, AUC target, pAUC): ${ev.overall.officialScore.toFixed(6)}`,
+      `official score (hmean of AUC source, AUC target, pAUC): ${ev.overall.officialScore.toFixed(6)}` +
+        (ev.overall.officialScoreCi95 === null ? '' : `  (ci95 ${ev.overall.officialScoreCi95.toFixed(6)}, the evaluator's jackknife)`),
       '',
     );
   }

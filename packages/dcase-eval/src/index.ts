@@ -8,6 +8,7 @@ export * from './scan.js';
 export * from './classes.js';
 export * from './metrics.js';
 export * from './gamma.js';
+export * from './jackknife.js';
 export * from './groundtruth.js';
 export * from './official.js';
 export * from './evaluate.js';

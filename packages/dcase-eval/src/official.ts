@@ -5,6 +5,7 @@ import { readCsv } from './csv.js';
 import { CsvFormatError, DecisionValueError, DuplicateFileError, NonFiniteScoreError, ScoreMismatchError } from './errors.js';
 import type { GroundTruth, TruthUnit } from './groundtruth.js';
 import type { Split } from './machines.js';
+import { officialScoreCi95 } from './jackknife.js';
 import { auc, FLOAT_EPSILON, hmeanFloored, mean, pauc } from './metrics.js';
 import { buildTable1, buildTable2, type Table1, type Table2 } from './tables.js';
 
@@ -179,6 +180,8 @@ export interface Evaluation2023 {
     arithmeticMean: number;
     harmonicMeanSource: number;
     harmonicMeanTarget: number;
+    /** the evaluator's "official score ci95" (jackknife over all clips pooled); null when not computed */
+    officialScoreCi95: number | null;
     arithmeticMeanAll: MetricRow;
     harmonicMeanAll: MetricRow;
     sourceHarmonicMeanAll: MetricRow;
@@ -310,6 +313,7 @@ export function evaluateSubmission2023(scoresDir: string, gt: GroundTruth, optio
   const warnings: string[] = [];
   const used = new Set<string>();
   const units: UnitResult2023[] = [];
+  const pooled = { labels: [] as number[], scores: [] as number[] };
   for (const unit of gt.units) {
     const loc = locateUnitFiles(dir, 2023, unit, options, files);
     used.add(loc.scoreFile);
@@ -323,13 +327,21 @@ export function evaluateSubmission2023(scoresDir: string, gt: GroundTruth, optio
     }
     const r = evaluateUnit2023(unit, scores, decisions);
     units.push({ ...r, scoreFile: loc.scoreFile, decisionFile: loc.decisionFile, split: options.split ?? null });
+    pooled.labels.push(...unit.clips.map((c) => c.label));
+    pooled.scores.push(...scores);
   }
   warnings.push(...unusedFiles(dir, used));
-  return assemble2023(dir, gt.source, units, warnings);
+  return assemble2023(dir, gt.source, units, warnings, pooled);
 }
 
 /** Aggregate 2023 unit results the way the official evaluator and the paper's Table 2 do. */
-export function assemble2023(scoresDir: string, groundTruth: string, units: UnitResult2023[], warnings: string[] = []): Evaluation2023 {
+export function assemble2023(
+  scoresDir: string,
+  groundTruth: string,
+  units: UnitResult2023[],
+  warnings: string[] = [],
+  pooled?: { labels: number[]; scores: number[] },
+): Evaluation2023 {
   const types = [...new Set(units.map((u) => u.type))];
   const machines: MachineResult2023[] = types.map((type) => {
     const us = units.filter((u) => u.type === type);
@@ -357,6 +369,7 @@ export function assemble2023(scoresDir: string, groundTruth: string, units: Unit
       arithmeticMean: mean([...aucS, ...aucT]),
       harmonicMeanSource: hmeanFloored(aucS),
       harmonicMeanTarget: hmeanFloored(aucT),
+      officialScoreCi95: pooled ? officialScoreCi95(pooled.labels, pooled.scores, MAX_FPR) : null,
       arithmeticMeanAll: am,
       harmonicMeanAll: hm,
       sourceHarmonicMeanAll: src,
@@ -454,12 +467,15 @@ export function evaluateInMemory(
   options: { decisions?: ReadonlyMap<string, number>; split?: Split } = {},
 ): Evaluation2020 | Evaluation2023 {
   if (gt.edition === 2023) {
+    const pooled = { labels: [] as number[], scores: [] as number[] };
     const units = gt.units.map((unit) => {
       const s = valuesFor(unit, scores, 'score');
       const d = options.decisions ? valuesFor(unit, options.decisions, 'decision') : null;
+      pooled.labels.push(...unit.clips.map((c) => c.label));
+      pooled.scores.push(...s);
       return { ...evaluateUnit2023(unit, s, d), scoreFile: '', decisionFile: null, split: options.split ?? null };
     });
-    return assemble2023('', gt.source, units);
+    return assemble2023('', gt.source, units, [], pooled);
   }
   const units = gt.units.map((unit) => {
     const s = valuesFor(unit, scores, 'score');
