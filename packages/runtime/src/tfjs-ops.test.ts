@@ -101,6 +101,46 @@ describe.each(BACKENDS)('TfOps on %s', (backend) => {
     }
   });
 
+  it('multiplies batched, broadcast and transposed operands like a naive product, with gradients', async () => {
+    await initBackend({ prefer: backend, env: {} });
+    const ops = new TfOps(new Map());
+    const rng = new SeededRandom(4);
+    const a = tf.tensor(rand(rng, 2 * 3 * 4 * 5), [2, 3, 4, 5]);
+    const b = tf.tensor(rand(rng, 3 * 6 * 5), [3, 6, 5]);
+    const av = a.arraySync() as number[][][][];
+    const bv = b.arraySync() as number[][][];
+    const y = ops.matMul(a, b, { transposeB: true }); // [2, 3, 4, 6]
+    expect(y.shape).toEqual([2, 3, 4, 6]);
+    const want: number[] = [];
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let m = 0; m < 4; m++) for (let n = 0; n < 6; n++) {
+      let s = 0;
+      for (let k = 0; k < 5; k++) s += av[i]![j]![m]![k]! * bv[j]![n]![k]!;
+      want.push(s);
+    }
+    expect(maxDiff(vals(y), want)).toBeLessThan(1e-5);
+    const at = ops.matMul(ops.transpose(a, [0, 1, 3, 2]), b, { transposeA: true, transposeB: true });
+    expect(maxDiff(vals(at), want)).toBeLessThan(1e-5);
+    const shared = ops.matMul(a, ops.transpose(ops.slice(b, 0, 0, 1), [0, 2, 1]));
+    expect(shared.shape).toEqual([2, 3, 4, 6]);
+    const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(ops.matMul(p, q, { transposeB: true })))([a, b]);
+    // d/da sum(a b^T) = sum over n of b[n, :]; d/db = sum over batch and m of a
+    const ref = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.matMul(p, tf.broadcastTo(tf.transpose(q, [0, 2, 1]), [2, 3, 5, 6]))))([a, b]);
+    expect(maxDiff(vals(da!), vals(ref[0]!))).toBeLessThan(1e-4);
+    expect(maxDiff(vals(db!), vals(ref[1]!))).toBeLessThan(1e-4);
+  });
+
+  it('reuses W^T of a frozen weight until the weight changes', async () => {
+    await initBackend({ prefer: backend, env: {} });
+    const w = tf.variable(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), false);
+    const ops = new TfOps(new Map([['w', w]]));
+    const x = tf.tensor2d([1, 0, 1], [1, 3]);
+    expect(vals(tf.tidy(() => ops.linear(x, ops.param('w'))))).toEqual([4, 10]);
+    expect(vals(tf.tidy(() => ops.linear(x, ops.param('w'))))).toEqual([4, 10]);
+    w.assign(tf.tensor2d([1, 1, 1, 2, 2, 2], [2, 3]));
+    expect(vals(tf.tidy(() => ops.linear(x, ops.param('w'))))).toEqual([2, 4]);
+    ops.dispose();
+  });
+
   it('gathers rows with a scatter-add gradient that sums repeated indices', async () => {
     await initBackend({ prefer: backend, env: {} });
     const ops = new TfOps(new Map());

@@ -157,16 +157,71 @@ export class TfOps implements Ops<tf.Tensor> {
   }
 
   matMul(a: tf.Tensor, b: tf.Tensor, options: { transposeA?: boolean; transposeB?: boolean } = {}): tf.Tensor {
-    return tf.matMul(a, b, options.transposeA ?? false, options.transposeB ?? false);
+    const ta = options.transposeA ?? false;
+    const tb = options.transposeB ?? false;
+    if (tf.getBackend() !== 'wasm') {
+      // BatchMatMul's gradient does not reduce broadcast batch axes; broadcastTo's does
+      if (sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2))) return tf.matMul(a, b, ta, tb);
+      const batch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const full = (t: tf.Tensor) => (sameShape(t.shape.slice(0, -2), batch) ? t : tf.broadcastTo(t, [...batch, ...t.shape.slice(-2)]));
+      return tf.matMul(full(a), full(b), ta, tb);
+    }
+    // wasm runs only the plain 2-D product on XNNPACK; transposed or batched operands take a scalar
+    // loop 5-10x slower, so transpose explicitly and split the batch into 2-D products
+    const a2 = ta ? tf.transpose(a, swapLast(a.rank)) : a;
+    const b2 = tb ? tf.transpose(b, swapLast(b.rank)) : b;
+    if (a2.rank === 2 && b2.rank === 2) return tf.matMul(a2, b2);
+    const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+    const [m, k] = a2.shape.slice(-2) as [number, number];
+    const n = b2.shape[b2.rank - 1]!;
+    const count = outBatch.reduce((x, y) => x * y, 1);
+    const flat = (t: tf.Tensor, rows: number, cols: number) =>
+      tf.unstack(tf.reshape(sameShape(t.shape.slice(0, -2), outBatch) ? t : tf.broadcastTo(t, [...outBatch, rows, cols]), [count, rows, cols]));
+    const as = flat(a2, m, k);
+    // a right operand shared by the whole batch stays one tensor (XNNPACK packs it once)
+    const shared = b2.rank === 2;
+    const bs = shared ? [] : flat(b2, k, n);
+    const outs = as.map((ai, i) => tf.matMul(ai, shared ? b2 : bs[i]!));
+    return tf.reshape(tf.stack(outs), [...outBatch, m, n]);
   }
   linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-    // one 2-D GEMM; no fused bias: wasm's _FusedMatMul adds the bias by row when transposeB is set
+    // one 2-D GEMM against W^T [in, out]; no fused bias: wasm's _FusedMatMul adds the bias by row when transposeB is set
     const inDim = weight.shape[1]!;
     const outShape = [...x.shape.slice(0, -1), weight.shape[0]];
     const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, inDim]);
-    const y = tf.matMul(x2, weight, false, true);
+    const y = tf.matMul(x2, this.transposed(weight));
     const yb = bias ? tf.add(y, bias) : y;
     return x.rank === 2 ? yb : tf.reshape(yb, outShape);
+  }
+
+  /**
+   * W^T of a weight. Frozen parameters (plain tensors, non-trainable variables) keep one W^T for
+   * their lifetime, which also lets wasm's XNNPACK pack it once; trainable ones are transposed on the
+   * tape every time so their gradients flow.
+   */
+  private transposed(weight: tf.Tensor): tf.Tensor {
+    const frozen = !(weight instanceof tf.Variable) || !weight.trainable;
+    if (!frozen || !this.isParam(weight)) return tf.transpose(weight);
+    const hit = this.transposeCache.get(weight);
+    if (hit && hit.dataId === weight.dataId && !hit.value.isDisposed) return hit.value;
+    hit?.value.dispose();
+    const value = tf.keep(tf.transpose(weight));
+    this.transposeCache.set(weight, { dataId: weight.dataId, value });
+    return value;
+  }
+  private isParam(t: tf.Tensor): boolean {
+    this.paramSet ??= new Set(this.params.values());
+    return this.paramSet.has(t);
+  }
+  private paramSet: Set<tf.Tensor> | undefined;
+  private readonly transposeCache = new WeakMap<tf.Tensor, { dataId: object; value: tf.Tensor }>();
+
+  /** Free cached derived tensors (transposed frozen weights). */
+  dispose(): void {
+    for (const p of this.params.values()) {
+      this.transposeCache.get(p)?.value.dispose();
+      this.transposeCache.delete(p);
+    }
   }
 
   sum(x: tf.Tensor, axes: number | readonly number[], keepDims = false): tf.Tensor {
@@ -254,6 +309,13 @@ function comparison(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, a: tf.Tensor,
     return { value: op(x, y), gradFunc: () => [tf.zerosLike(x), tf.zerosLike(y)] };
   });
   return f(a, b);
+}
+
+function swapLast(rank: number): number[] {
+  const perm = [...Array(rank).keys()];
+  perm[rank - 1] = rank - 2;
+  perm[rank - 2] = rank - 1;
+  return perm;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
