@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients (the @tensorflow/tfjs bundle does); ArcFace is trained, so it needs them
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core alone registers no gradients; @anopatch/runtime registers them all (through the @tensorflow/tfjs
+// bundle: tfjs-core's own register_all_gradients.js has extensionless imports that Node's ESM loader rejects)
+import '@anopatch/runtime';
 
 /**
  * How the target logit gets its margin.
