@@ -12,7 +12,7 @@ import {
 } from './errors.js';
 import { readSafetensors } from './safetensors.js';
 import { type TensorRecord } from './tensor.js';
-import { readTorchCheckpoint } from './torch.js';
+import { inspectCheckpoint, readTorchCheckpoint } from './torch.js';
 
 // made by tooling/reference/checkpoint/make_fixtures.py (torch 1.13) and make_safetensors.py (safetensors 0.8.0)
 const out = join(import.meta.dirname, '..', '..', '..', 'tooling', 'reference', 'checkpoint', 'out');
@@ -182,5 +182,28 @@ describe('safetensors written by the official library (safetensors 0.8.0)', () =
     expect(ck.format).toBe('safetensors');
     expect(ck.meta.format).toBe('np');
     expect(Array.from(ck.tensors.get('half')!.data as Float32Array)).toEqual(ref.tensors.half!.values.map(num));
+  });
+});
+
+describe('inspectCheckpoint', () => {
+  const files = ['dtypes.pt', 'views.pt', 'lightning.ckpt', 'nested.pt', 'reference.safetensors'].map((f) => join(out, f));
+  files.push(join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'reference', 'tiny_beats.pt'));
+
+  it('gives the same names, dtypes, shapes and meta as a full read, without the data', () => {
+    for (const file of files) {
+      for (const toFloat32 of [false, true]) {
+        const info = inspectCheckpoint(file, { toFloat32 });
+        const full = readTorchCheckpoint(file, { toFloat32 });
+        expect(info.format).toBe(full.format);
+        expect(info.stateDictPath).toBe(full.stateDictPath);
+        expect([...info.tensors]).toEqual([...full.tensors].map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape }]));
+        expect(info.meta).toEqual(full.meta);
+      }
+    }
+  });
+
+  it('still checks storages against the archive', () => {
+    expect(() => inspectCheckpoint(join(out, 'short_storage.pt'))).toThrow(StorageTruncatedError);
+    expect(() => inspectCheckpoint(join(out, 'evil_system.pt'))).toThrow(UnsafePickleError);
   });
 });

@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CheckpointConfigError, UnknownCheckpointFormatError } from './errors.js';
-import { type TensorRecord } from './tensor.js';
-import { type MetaValue, type ReadCheckpointOptions, type TorchCheckpoint } from './torch.js';
+import { type CheckpointContents, type MetaValue, type ReadCheckpointOptions } from './torch.js';
 
 /** Weight files a Hugging Face model directory may hold, in order of preference. */
 const WEIGHTS = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
@@ -22,18 +21,18 @@ function readJson(path: string): unknown {
  * A Hugging Face model directory (AST, wav2vec 2.0, HuBERT, WavLM, UniSpeech as published): the
  * weights (single or sharded through an index) plus config.json / preprocessor_config.json in meta.
  */
-export function readModelDirectory(dir: string, options: ReadCheckpointOptions, readFile: (path: string, options: ReadCheckpointOptions) => TorchCheckpoint): TorchCheckpoint {
+export function readModelDirectory<T>(dir: string, options: ReadCheckpointOptions, readFile: (path: string, options: ReadCheckpointOptions) => CheckpointContents<T>): CheckpointContents<T> {
   const weights = WEIGHTS.find((w) => existsSync(join(dir, w)));
   if (!weights) throw new UnknownCheckpointFormatError(`${dir}: a directory without ${WEIGHTS.join(' / ')}`);
-  let ck: TorchCheckpoint;
+  let ck: CheckpointContents<T>;
   if (weights.endsWith('.index.json')) {
     const indexPath = join(dir, weights);
     const index = readJson(indexPath) as { weight_map?: unknown };
     const map = index.weight_map;
     if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new CheckpointConfigError(`${indexPath}: no weight_map object`);
     const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-    const tensors = new Map<string, TensorRecord>();
-    let format: TorchCheckpoint['format'] = 'safetensors';
+    const tensors = new Map<string, T>();
+    let format: CheckpointContents<T>['format'] = 'safetensors';
     for (const shard of shards) {
       // shard names are plain file names beside the index; anything else could leave the directory
       if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard === '..' || shard === '.') {

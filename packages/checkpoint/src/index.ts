@@ -27,11 +27,15 @@ export {
 } from './tensor.js';
 export {
   detectFormat,
+  inspectCheckpoint,
   readTorchCheckpoint,
+  type CheckpointContents,
   type CheckpointFormat,
+  type CheckpointInfo,
   type DetectedFormat,
   type MetaValue,
   type ReadCheckpointOptions,
+  type TensorInfo,
   type TorchCheckpoint,
 } from './torch.js';
 export {

@@ -70,7 +70,17 @@ export function mergeAttrs(target: PyObject, state: unknown, source: string): vo
   }
 }
 
-const latin1 = new TextDecoder('latin1');
+/**
+ * True ISO-8859-1 (byte = code point). TextDecoder('latin1') is windows-1252 per the WHATWG
+ * Encoding spec and would remap 0x80-0x9f.
+ */
+const latin1 = {
+  decode(b: Uint8Array): string {
+    let s = '';
+    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+    return s;
+  },
+};
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function unpickle(bytes: Uint8Array, options: UnpicklerOptions): unknown {
@@ -153,6 +163,15 @@ class Unpickler {
       return utf8.decode(b);
     } catch {
       this.fail('invalid UTF-8 in a string');
+    }
+  }
+
+  /** A Python 2 str: UTF-8 as torch.load's default encoding reads it, else byte-per-character. */
+  private py2str(b: Uint8Array): string {
+    try {
+      return utf8.decode(b);
+    } catch {
+      return latin1.decode(b);
     }
   }
 
@@ -305,10 +324,10 @@ class Unpickler {
           this.stack.push(this.text(this.line()));
           break;
         case 0x54: // BINSTRING
-          this.stack.push(latin1.decode(this.take(this.dv.getInt32(this.need(4), true))));
+          this.stack.push(this.py2str(this.take(this.dv.getInt32(this.need(4), true))));
           break;
         case 0x55: // SHORT_BINSTRING
-          this.stack.push(latin1.decode(this.take(this.u8())));
+          this.stack.push(this.py2str(this.take(this.u8())));
           break;
         case 0x42: // BINBYTES
           this.stack.push(this.take(this.u32()).slice());

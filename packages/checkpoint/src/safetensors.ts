@@ -126,6 +126,13 @@ export function readSafetensorsFrom(src: ByteSource, options: ReadSafetensorsOpt
   return { tensors, metadata };
 }
 
+/** Names, dtypes and shapes from the header (fully validated), without reading tensor data. */
+export function readSafetensorsInfo(src: ByteSource, options: ReadSafetensorsOptions = {}): { tensors: Map<string, { dtype: TensorDtype; shape: number[] }>; metadata: Record<string, string> } {
+  const { entries, metadata } = parseHeader(src);
+  const widen = (d: TensorDtype): TensorDtype => (options.toFloat32 && (d === 'float16' || d === 'bfloat16') ? 'float32' : d);
+  return { tensors: new Map(entries.map((e) => [e.name, { dtype: widen(e.dtype), shape: e.shape }])), metadata };
+}
+
 function expectedArray(dtype: TensorDtype): string {
   return typedView(dtype, new ArrayBuffer(0), 0, 0).constructor.name;
 }

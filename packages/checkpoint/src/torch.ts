@@ -15,7 +15,7 @@ import {
 import { readModelDirectory } from './hfdir.js';
 import { NdArray, numpyGlobal } from './numpy.js';
 import { builtinGlobal, describeValue, PyGlobal, PyObject, unpickle } from './pickle.js';
-import { looksLikeSafetensors, readSafetensorsFrom } from './safetensors.js';
+import { looksLikeSafetensors, readSafetensorsFrom, readSafetensorsInfo } from './safetensors.js';
 import { type ByteSource, type CheckpointInput, openSource } from './source.js';
 import {
   checkLayout,
@@ -61,24 +61,35 @@ export type CheckpointFormat = 'torch-zip' | 'safetensors';
 /** Plain JSON-like data (numbers may be NaN/Infinity when the checkpoint holds them). */
 export type MetaValue = null | boolean | number | string | MetaValue[] | { [key: string]: MetaValue };
 
-export interface TorchCheckpoint {
+/** A tensor's type and shape, without its data (what `inspectCheckpoint` returns). */
+export interface TensorInfo {
+  dtype: TensorDtype;
+  shape: number[];
+}
+
+export interface CheckpointContents<T> {
   format: CheckpointFormat;
   /** the path, or the `name` option for bytes */
   source: string;
   /** the state dict, names relative to `stateDictPath` */
-  tensors: Map<string, TensorRecord>;
+  tensors: Map<string, T>;
   /** where the state dict was found ('' = the root, 'model', 'state_dict', ...) */
   stateDictPath: string;
   /** tensors elsewhere in the checkpoint, full dotted paths; filled only with `includeOtherTensors` */
-  otherTensors: Map<string, TensorRecord>;
+  otherTensors: Map<string, T>;
   /**
    * Everything that is not the state dict, as plain data: BEATs' `cfg`, Lightning's `epoch` and
    * `hyper_parameters`, argparse.Namespace args as objects. Tensors outside the state dict appear
-   * as `{ $tensor: path, dtype, shape }`; bytes as `{ $bytes: base64 }`. For safetensors: the
-   * `__metadata__` strings.
+   * as `{ $tensor: path, dtype, shape }` (plus `values` when they have at most 16 elements);
+   * bytes as `{ $bytes: base64 }`. For safetensors: the `__metadata__` strings.
    */
   meta: { [key: string]: MetaValue };
 }
+
+/** A checkpoint with every state-dict tensor's data. */
+export type TorchCheckpoint = CheckpointContents<TensorRecord>;
+/** A checkpoint's names, dtypes, shapes and meta; tensor data is validated but not read. */
+export type CheckpointInfo = CheckpointContents<TensorInfo>;
 
 interface StorageRef {
   readonly kind: 'storage';
@@ -260,7 +271,21 @@ export function detectFormat(head: Uint8Array, size: number): DetectedFormat {
  * `.index.json` too), with config.json and preprocessor_config.json in `meta`.
  */
 export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpointOptions = {}): TorchCheckpoint {
-  if (typeof input === 'string' && statSync(input, { throwIfNoEntry: false })?.isDirectory()) return readModelDirectory(input, options, readTorchCheckpoint);
+  return read(input, options, true) as TorchCheckpoint;
+}
+
+/**
+ * Names, dtypes, shapes and meta of a checkpoint, without reading tensor data (storages and views
+ * are still checked against the archive): what `anopatch inspect` shows, at any checkpoint size.
+ */
+export function inspectCheckpoint(input: CheckpointInput, options: ReadCheckpointOptions = {}): CheckpointInfo {
+  return read(input, { ...options, includeOtherTensors: false }, false) as CheckpointInfo;
+}
+
+function read(input: CheckpointInput, options: ReadCheckpointOptions, withData: boolean): CheckpointContents<TensorRecord | TensorInfo> {
+  if (typeof input === 'string' && statSync(input, { throwIfNoEntry: false })?.isDirectory()) {
+    return readModelDirectory(input, options, (path, o) => read(path, o, withData));
+  }
   const src = openSource(input, options.name);
   try {
     const head = src.read(0, Math.min(16, src.size));
@@ -268,14 +293,14 @@ export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpo
     switch (format) {
       case 'torch-zip':
         try {
-          return readZipCheckpoint(src, options);
+          return readZipCheckpoint(src, options, withData);
         } catch (err) {
           // the tree walks do not know the file name
           if (err instanceof PickleFormatError && !err.message.startsWith(src.name)) throw new PickleFormatError(`${src.name}: ${err.message}`);
           throw err;
         }
       case 'safetensors': {
-        const st = readSafetensorsFrom(src, { toFloat32: options.toFloat32 });
+        const st = withData ? readSafetensorsFrom(src, { toFloat32: options.toFloat32 }) : readSafetensorsInfo(src, { toFloat32: options.toFloat32 });
         return { format, source: src.name, tensors: st.tensors, stateDictPath: '', otherTensors: new Map(), meta: { ...st.metadata } };
       }
       case 'torch-legacy':
@@ -290,7 +315,7 @@ export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpo
   }
 }
 
-function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): TorchCheckpoint {
+function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions, withData: boolean): CheckpointContents<TensorRecord | TensorInfo> {
   const zip = new ZipArchive(src);
   const pkls = zip.names.filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl')).sort((a, b) => a.length - b.length);
   const pkl = pkls[0];
@@ -336,14 +361,18 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
   });
 
   const loaded = new Map<string, Uint8Array>();
-  const storageBytes = (s: StorageRef): Uint8Array => {
-    const known = loaded.get(s.key);
-    if (known) return known;
+  const checkStorage = (s: StorageRef): { member: string; need: number } => {
     const member = `${prefix}data/${s.key}`;
     const need = s.numel * DTYPE_BYTES[s.dtype];
     const entry = zip.entries.get(member);
     if (!entry) throw new StorageTruncatedError(`${source}: storage ${s.key} (${member}) is missing from the archive`);
     if (entry.size < need) throw new StorageTruncatedError(`${source}: storage ${s.key} holds ${entry.size} bytes but the checkpoint claims ${s.numel} x ${s.dtype} = ${need} bytes`);
+    return { member, need };
+  };
+  const storageBytes = (s: StorageRef): Uint8Array => {
+    const known = loaded.get(s.key);
+    if (known) return known;
+    const { member, need } = checkStorage(s);
     let bytes = zip.read(member, 0, need);
     const width = DTYPE_BYTES[s.dtype];
     // typed arrays need element alignment; file reads are aligned, a caller's buffer may not be
@@ -387,15 +416,30 @@ function readZipCheckpoint(src: ByteSource, options: ReadCheckpointOptions): Tor
     return record;
   };
 
+  // what a tensor would be, checked as strictly as materialise does, without reading its data
+  const describe = (t: TensorLike, name: string): TensorInfo => {
+    if (t instanceof NdArray) {
+      const r = materialise(t, name);
+      return { dtype: r.dtype, shape: r.shape };
+    }
+    checkLayout({ shape: t.shape, stride: t.stride, offset: t.offset }, t.storage.numel, `${source}: tensor ${name}`);
+    checkStorage(t.storage);
+    const widened = options.toFloat32 && (t.storage.dtype === 'float16' || t.storage.dtype === 'bfloat16');
+    return { dtype: widened ? 'float32' : t.storage.dtype, shape: [...t.shape] };
+  };
+
   const sdPath = options.stateDict ?? guessStateDictPath(root);
   const sd = resolvePath(root, sdPath, source);
-  const tensors = new Map<string, TensorRecord>();
-  walkTensors(sd, '', (name, t) => tensors.set(name, materialise(t, sdPath ? `${sdPath}.${name}` : name)));
+  const tensors = new Map<string, TensorRecord | TensorInfo>();
+  walkTensors(sd, '', (name, t) => {
+    const full = sdPath ? `${sdPath}.${name}` : name;
+    tensors.set(name, withData ? materialise(t, full) : describe(t, full));
+  });
   const otherTensors = new Map<string, TensorRecord>();
   const meta = toMeta(root, sd, (path, t) => {
     const small = t instanceof NdArray || t.storage.numel <= SMALL_TENSOR;
-    const rec = options.includeOtherTensors || small ? materialise(t, path) : undefined;
-    if (options.includeOtherTensors && rec) otherTensors.set(path, rec);
+    const rec = (withData && options.includeOtherTensors) || small ? materialise(t, path) : undefined;
+    if (withData && options.includeOtherTensors && rec) otherTensors.set(path, rec);
     const dtype = t instanceof NdArray ? t.record?.dtype ?? 'uint8' : t.storage.dtype;
     const shape = t instanceof NdArray ? t.record?.shape ?? [] : t.shape;
     const placeholder: { [key: string]: MetaValue } = { $tensor: path, dtype, shape: [...shape] };

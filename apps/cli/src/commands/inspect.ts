@@ -1,4 +1,4 @@
-import { readTorchCheckpoint, type TensorDtype, type TorchCheckpoint } from '@anopatch/checkpoint';
+import { type CheckpointInfo, inspectCheckpoint, type TensorDtype } from '@anopatch/checkpoint';
 import { type Command } from 'commander';
 
 import { UsageError } from '../errors.js';
@@ -14,17 +14,17 @@ const count = (n: number): string => n.toLocaleString('en-US');
 
 export interface CheckpointSummary {
   file: string;
-  format: TorchCheckpoint['format'];
+  format: CheckpointInfo['format'];
   stateDictPath: string;
   tensors: number;
   parameters: number;
   dtypes: Partial<Record<TensorDtype, { tensors: number; parameters: number }>>;
   names: { name: string; dtype: TensorDtype; shape: number[] }[];
-  meta: TorchCheckpoint['meta'];
+  meta: CheckpointInfo['meta'];
 }
 
 /** What `inspect` reports, from a loaded checkpoint; `limit` caps the listed names. */
-export function summarizeCheckpoint(file: string, ck: TorchCheckpoint, limit: number): CheckpointSummary {
+export function summarizeCheckpoint(file: string, ck: CheckpointInfo, limit: number): CheckpointSummary {
   const dtypes: CheckpointSummary['dtypes'] = {};
   let parameters = 0;
   const names: CheckpointSummary['names'] = [];
@@ -81,7 +81,8 @@ export function register(program: Command): void {
     .action((file: string, options: InspectOptions) => {
       const limit = positiveInt(options.names, '--names');
       const metaLines = positiveInt(options.metaLines, '--meta-lines');
-      const ck = readTorchCheckpoint(file, options.stateDict === undefined ? {} : { stateDict: options.stateDict });
+      // names and shapes only: tensor data is validated against the archive but never read
+      const ck = inspectCheckpoint(file, options.stateDict === undefined ? {} : { stateDict: options.stateDict });
       const summary = summarizeCheckpoint(file, ck, limit);
       process.stdout.write(options.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary, metaLines));
     });
