@@ -1,3 +1,4 @@
+import { toFloat32 } from '@anopatch/checkpoint';
 import type { Ops, ParamSpec, TensorData } from '@anopatch/runtime';
 
 /** What a backbone consumes: the normalised Kaldi fbank [B, frames, mel] or the waveform [B, samples]. */
@@ -100,7 +101,7 @@ export class WeightDtypeError extends Error {
     readonly source: string,
     readonly dtype: string,
   ) {
-    super(`${source}: tensor '${weight}' is ${dtype}; weights must be float32 or float64`);
+    super(`${source}: tensor '${weight}' is ${dtype}; weights must be floating point`);
   }
 }
 
@@ -131,8 +132,12 @@ export function weightAsFloat32(name: string, record: WeightRecord | undefined, 
   if (!record) throw new MissingWeightError(name, source);
   const shape = [...record.shape];
   if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) throw new WeightShapeError(name, source, expected, shape);
-  const { data } = record;
-  if (data instanceof Float32Array) return { shape, data };
-  if (data instanceof Float64Array) return { shape, data: Float32Array.from(data) };
-  throw new WeightDtypeError(name, source, record.dtype);
+  const { data, dtype } = record;
+  if (dtype === 'float32') return { shape, data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>) };
+  if (dtype === 'float64') return { shape, data: Float32Array.from(data as ArrayLike<number>) };
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    const wide = toFloat32({ dtype, shape, data: data as Uint16Array });
+    return { shape, data: wide.data as Float32Array };
+  }
+  throw new WeightDtypeError(name, source, dtype);
 }
