@@ -279,7 +279,7 @@ export function readTorchCheckpoint(input: CheckpointInput, options: ReadCheckpo
  * are still checked against the archive): what `anopatch inspect` shows, at any checkpoint size.
  */
 export function inspectCheckpoint(input: CheckpointInput, options: ReadCheckpointOptions = {}): CheckpointInfo {
-  return read(input, { ...options, includeOtherTensors: false }, false) as CheckpointInfo;
+  return read(input, { ...options, includeOtherTensors: false }, false);
 }
 
 function read(input: CheckpointInput, options: ReadCheckpointOptions, withData: boolean): CheckpointContents<TensorRecord | TensorInfo> {
