@@ -98,18 +98,37 @@ export function rocCurve(labels: Labels, scores: Scores, dropIntermediate = true
   const n = labels.length;
   // argsort(kind='mergesort')[::-1]: ties are grouped below, so their internal order cannot matter
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || b - a);
+  return curveFromSorted(
+    order.map((i) => labels[i]!),
+    order.map((i) => scores[i]!),
+    dropIntermediate,
+  );
+}
+
+/**
+ * The ROC of clips already in descending score order (what _binary_clf_curve sorts into); for
+ * callers that evaluate many subsets of one sorted list (the jackknife).
+ */
+export function rocCurveSorted(sortedLabels: Labels, sortedScores: Scores, dropIntermediate = true, context = 'roc_curve'): RocCurve {
+  checkInputs(sortedLabels, sortedScores, context);
+  for (let k = 1; k < sortedScores.length; k++) {
+    if (sortedScores[k]! > sortedScores[k - 1]!) throw new MetricInputError(`${context}: scores are not in descending order at index ${k}`);
+  }
+  return curveFromSorted(sortedLabels, sortedScores, dropIntermediate);
+}
+
+function curveFromSorted(labels: Labels, scores: Scores, dropIntermediate: boolean): RocCurve {
+  const n = labels.length;
   let fps: number[] = [];
   let tps: number[] = [];
   let thr: number[] = [];
   let cumPos = 0;
   for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    cumPos += labels[i]!;
-    const last = k === n - 1;
-    if (last || scores[order[k + 1]!]! !== scores[i]!) {
+    cumPos += labels[k]!;
+    if (k === n - 1 || scores[k + 1]! !== scores[k]!) {
       tps.push(cumPos);
       fps.push(1 + k - cumPos);
-      thr.push(scores[i]!);
+      thr.push(scores[k]!);
     }
   }
   if (dropIntermediate && fps.length > 2) {
@@ -131,6 +150,21 @@ export function rocCurve(labels: Labels, scores: Scores, dropIntermediate = true
     tpr: [0, ...tps.map((t) => t / tTot)],
     thresholds: [thr[0]! + 1, ...thr],
   };
+}
+
+/** Area under a ROC curve (sklearn.metrics.auc via np.trapz). */
+export function aucOfCurve(curve: RocCurve): number {
+  return trapz(curve.fpr, curve.tpr);
+}
+
+/** McClish-standardised partial AUC of a ROC curve (see `pauc`). */
+export function paucOfCurve(curve: RocCurve, maxFpr = 0.1): number {
+  checkMaxFpr(maxFpr);
+  if (maxFpr === 1) return trapz(curve.fpr, curve.tpr);
+  const partial = partialArea(curve, maxFpr);
+  const minArea = 0.5 * maxFpr ** 2;
+  const maxArea = maxFpr;
+  return 0.5 * (1 + (partial - minArea) / (maxArea - minArea));
 }
 
 /** np.trapz(y, x) with numpy's evaluation order: sum(diff(x) * (y[1:] + y[:-1]) / 2). */
@@ -167,8 +201,7 @@ function checkMaxFpr(maxFpr: number): void {
 
 /** sklearn.metrics.roc_auc_score(labels, scores): ties count one half, as the trapezoid over tied groups does. */
 export function auc(labels: Labels, scores: Scores, context = 'auc'): number {
-  const c = rocCurve(labels, scores, true, context);
-  return trapz(c.fpr, c.tpr);
+  return aucOfCurve(rocCurve(labels, scores, true, context));
 }
 
 /**
@@ -179,12 +212,7 @@ export function auc(labels: Labels, scores: Scores, context = 'auc'): number {
  */
 export function pauc(labels: Labels, scores: Scores, maxFpr = 0.1, context = 'pauc'): number {
   checkMaxFpr(maxFpr);
-  const c = rocCurve(labels, scores, true, context);
-  if (maxFpr === 1) return trapz(c.fpr, c.tpr);
-  const partial = partialArea(c, maxFpr);
-  const minArea = 0.5 * maxFpr ** 2;
-  const maxArea = maxFpr;
-  return 0.5 * (1 + (partial - minArea) / (maxArea - minArea));
+  return paucOfCurve(rocCurve(labels, scores, true, context), maxFpr);
 }
 
 /**
