@@ -2,7 +2,7 @@ import { loadReferenceJson } from '@anopatch/test-fixtures';
 import { describe, expect, it } from 'vitest';
 
 import { MetricInputError, NonFiniteScoreError, SingleClassError } from './errors.js';
-import { auc, hmean, hmeanFloored, mean, npSum, pauc, paucRaw, rocCurve } from './metrics.js';
+import { auc, aucOfCurve, hmean, hmeanFloored, mean, npSum, pauc, paucOfCurve, paucRaw, rocCurve, rocCurveSorted } from './metrics.js';
 
 interface Case {
   name: string;
@@ -78,6 +78,18 @@ describe('ROC metrics against sklearn (metrics.json)', () => {
     const ys = Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 1e-3);
     const naive = ys.reduce((s, v) => s + v, 0);
     expect(Math.abs(npSum(ys) - naive)).toBeLessThan(1e-15);
+  });
+
+  it('rocCurveSorted gives the same curve for presorted input and refuses unsorted input', () => {
+    const c = ref.cases.find((x) => x.name === 'ties')!;
+    const order = c.scores.map((_, i) => i).sort((a, b) => c.scores[b]! - c.scores[a]!);
+    const curve = rocCurveSorted(
+      order.map((i) => c.labels[i]!),
+      order.map((i) => c.scores[i]!),
+    );
+    expect(Math.abs(aucOfCurve(curve) - c.auc)).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(paucOfCurve(curve, 0.1) - c['pauc_mcclish_max_fpr_0.1'])).toBeLessThanOrEqual(TOL);
+    expect(() => rocCurveSorted([0, 1], [0.1, 0.2])).toThrow(/not in descending order/);
   });
 
   it('rejects one-class labels, NaN scores, bad labels and length mismatches', () => {

@@ -151,6 +151,20 @@ describe('scanDataset, DCASE 2023', () => {
     expect(s.summary.types.map((t) => t.type)).toEqual(['bearing', 'fan']);
     expect(s.summary.types[0]).toMatchObject({ source: 3, target: 2 });
   });
+  it('the baseline tree <split>_data/raw and attributes_00.csv for names without attributes', () => {
+    const r = tree(['eval_data/raw/ToyTank/train/section_00_source_train_normal_0000.wav', 'eval_data/raw/ToyTank/test/section_00_0000.wav', 'eval_data/raw/ToyTank/attributes_00.csv']);
+    writeFileSync(
+      join(r, 'eval_data/raw/ToyTank/attributes_00.csv'),
+      'file_name,d1p,d1v,d2p,d2v\nToyTank/train/section_00_source_train_normal_0000.wav,car,B1,spd,31V\nToyTank/test/section_00_0000.wav,,,,\n',
+    );
+    const s = scanDataset(r, { edition: 2023, split: 'eval' });
+    expect(s.root).toBe(join(r, 'eval_data', 'raw'));
+    expect(s.records.map((x) => [x.subset, x.attributes])).toEqual([
+      ['train', 'car_B1_spd_31V'],
+      ['test', null],
+    ]);
+    expect(() => scanDataset(r, { edition: 2023, split: 'dev' })).toThrow(/directly or under dev_data\//);
+  });
   it('type x attribute classes; unlabelled eval names have no class', () => {
     const s = scanDataset(root, { edition: 2023, split: 'dev' });
     const table = buildClassTable(

@@ -119,8 +119,9 @@ export function scanDataset(root: string, options: ScanOptions): DatasetScan {
   const missing = wanted.filter((t) => !present.includes(t));
   if (missing.length > 0 || wanted.length === 0) {
     const what = missing.length > 0 ? missing : known;
+    const where = base === resolve(root) ? ` (directly or under ${split}_data/)` : '';
     throw new DatasetLayoutError(
-      `${base}: expected machine-type folder(s) ${what.map((t) => `${t}/`).join(', ')} with train/ and test/ inside (DCASE ${edition} ${split} layout)`,
+      `${base}: expected machine-type folder(s) ${what.map((t) => `${t}/`).join(', ')} with train/ and test/ inside${where} (DCASE ${edition} ${split} layout)`,
     );
   }
   const ordered = known.filter((t) => wanted.includes(t));
