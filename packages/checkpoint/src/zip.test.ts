@@ -43,6 +43,26 @@ describe('zip container', () => {
     expect(Array.from(readTorchCheckpoint(bytes).tensors.get('w')!.data as Float32Array)).toEqual([2, 3, 4]);
   });
 
+  it('byte-swaps storages of an archive written on a big-endian machine', () => {
+    const be = new Uint8Array(8);
+    new DataView(be.buffer).setFloat32(0, 1.5, false);
+    new DataView(be.buffer).setFloat32(4, -2, false);
+    const zip = craftZip([
+      { name: 'archive/data.pkl', data: tensorPickle({ numel: 2, offset: 0, size: [2], stride: [1] }) },
+      { name: 'archive/byteorder', data: new TextEncoder().encode('big') },
+      { name: 'archive/data/0', data: be },
+    ]);
+    expect(Array.from(readTorchCheckpoint(zip).tensors.get('w')!.data as Float32Array)).toEqual([1.5, -2]);
+  });
+
+  it('reads from a Uint8Array at any byte offset', () => {
+    const bytes = readFileSync(join(out, 'views.pt'));
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    const ck = readTorchCheckpoint(shifted.subarray(3), { name: 'shifted' });
+    for (const [name, t] of views.tensors) expect(Array.from(ck.tensors.get(name)!.data as Float32Array), name).toEqual(Array.from(t.data as Float32Array));
+  });
+
   it('says a cut-short checkpoint is truncated', () => {
     const full = new Uint8Array(readFileSync(join(ref, 'tiny_beats.pt')));
     for (const keep of [full.length >> 1, full.length - 10, 100, 30]) {
