@@ -2,6 +2,7 @@
 import { BackboneConfigError, registerBackbone } from './backbone.js';
 import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
 import { BeatsBackbone } from './beats/model.js';
+import { AstBackbone, parseAstConfig } from './ast/model.js';
 
 export const packageName = '@anopatch/vit-backbone';
 
@@ -27,6 +28,8 @@ export { BEATS_ITER3_CONFIG, parseBeatsConfig, type BeatsConfig, type ParsedBeat
 export { BEATS_MEL_BINS, BeatsBackbone, beatsDistanceBuckets, beatsRelativeBuckets } from './beats/model.js';
 export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
 export { paddingMaskFromLengths } from './padding.js';
+export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
+export { readHfConfig, loadHfWeights, unfold, stridedConv1d, type HfField, type HfFieldKind } from './common/hf.js';
 
 /**
  * `createBackbone('beats', { config })`: `config` is a BEATs cfg dict (parsed strictly) or omitted
@@ -38,3 +41,6 @@ registerBackbone('beats', (options) => {
   if (typeof cfg !== 'object' || cfg === null) throw new BackboneConfigError("createBackbone('beats'): options.config must be a BEATs cfg object");
   return new BeatsBackbone(parseBeatsConfig(cfg).config);
 });
+
+/** `createBackbone('ast', { config, padValue })`: `config` is an AST config.json object (omitted: the AudioSet AST). */
+registerBackbone('ast', (options) => new AstBackbone(parseAstConfig(options?.config ?? {}, "createBackbone('ast')"), { padValue: options?.padValue as number | undefined }));
