@@ -22,7 +22,7 @@ export function reportError(err: unknown, write: (line: string) => void = (l) =>
   if (err instanceof Error) {
     // matched by name: the pipeline's InterruptedError lives in a package the CLI loads lazily
     if (err.name === 'InterruptedError' || err.name === 'AbortError') {
-      write(`anopatch: interrupted; finished work is saved, run the same command again to resume`);
+      write(`anopatch: ${err.name === 'InterruptedError' && err.message ? err.message : 'interrupted; finished work is saved, run the same command again to resume'}`);
       return EXIT.interrupted;
     }
     const kind = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
