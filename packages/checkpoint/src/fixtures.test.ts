@@ -132,6 +132,16 @@ describe('torch fixtures made with python3-torch 1.13', () => {
     expect(() => readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'model.nope' })).toThrow(/nested\.pt: no 'model\.nope' in the checkpoint/);
   });
 
+  it('hydra.ckpt: OmegaConf hyper_parameters become plain data', () => {
+    const ck = readTorchCheckpoint(join(out, 'hydra.ckpt'));
+    expect(ck.meta).toEqual({
+      epoch: 1,
+      // interpolations and missing values stay as OmegaConf spells them
+      hyper_parameters: { lr: 0.0005, model: { arch: 'atst_frame', layers: [12, 768], dropout: null }, warmup_lr: '${lr}', data: { sr: 16000, path: '???' }, flag: true },
+    });
+    expect(Array.from(ck.tensors.get('encoder.w')!.data as Float32Array)).toEqual([1, 1, 1, 1]);
+  });
+
   it('refuses legacy and TorchScript files with a clear message', () => {
     expect(() => readTorchCheckpoint(join(out, 'legacy.pt'))).toThrow(LegacyTorchFormatError);
     expect(() => readTorchCheckpoint(join(out, 'legacy.pt'))).toThrow(/legacy\.pt: legacy \(pre-1\.6, non-zip\) torch\.save format/);
@@ -186,7 +196,7 @@ describe('safetensors written by the official library (safetensors 0.8.0)', () =
 });
 
 describe('inspectCheckpoint', () => {
-  const files = ['dtypes.pt', 'views.pt', 'lightning.ckpt', 'nested.pt', 'reference.safetensors'].map((f) => join(out, f));
+  const files = ['dtypes.pt', 'views.pt', 'lightning.ckpt', 'nested.pt', 'hydra.ckpt', 'reference.safetensors'].map((f) => join(out, f));
   files.push(join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'reference', 'tiny_beats.pt'));
 
   it('gives the same names, dtypes, shapes and meta as a full read, without the data', () => {

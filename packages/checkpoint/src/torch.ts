@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { readModelDirectory } from './hfdir.js';
 import { NdArray, numpyGlobal } from './numpy.js';
+import { omegaconfGlobal, omegaValue, OmegaContainer, OmegaNode } from './omegaconf.js';
 import { builtinGlobal, describeValue, PyGlobal, PyObject, unpickle } from './pickle.js';
 import { looksLikeSafetensors, readSafetensorsFrom, readSafetensorsInfo } from './safetensors.js';
 import { type ByteSource, type CheckpointInput, openSource } from './source.js';
@@ -182,7 +183,7 @@ function dictFrom(args: unknown[]): Map<unknown, unknown> {
 function torchResolver(source: string, plainClasses: ReadonlySet<string>): (module: string, name: string) => PyGlobal {
   const cache = new Map<string, PyGlobal>();
   const make = (q: string, module: string, name: string): PyGlobal | undefined => {
-    const builtin = builtinGlobal(q, source) ?? numpyGlobal(q, source);
+    const builtin = builtinGlobal(q, source) ?? numpyGlobal(q, source) ?? omegaconfGlobal(q, source);
     if (builtin) return builtin;
     switch (q) {
       case 'torch._utils._rebuild_tensor_v2':
@@ -480,6 +481,7 @@ function tooDeep(depth: number): void {
 
 function containsTensor(x: unknown, seen = new Set<unknown>(), depth = 0): boolean {
   if (isTensorLike(x)) return true;
+  if (x instanceof OmegaContainer || x instanceof OmegaNode) return containsTensor(omegaValue(x), seen, depth + 1);
   if (typeof x !== 'object' || x === null || seen.has(x)) return false;
   tooDeep(depth);
   seen.add(x);
@@ -526,6 +528,7 @@ function join(prefix: string, key: unknown): string {
 
 function walkTensors(x: unknown, path: string, visit: (name: string, t: TensorLike) => void, active = new Set<unknown>(), depth = 0): void {
   if (isTensorLike(x)) return visit(path, x);
+  if (x instanceof OmegaContainer || x instanceof OmegaNode) return walkTensors(omegaValue(x), path, visit, active, depth + 1);
   if (typeof x !== 'object' || x === null || active.has(x)) return;
   tooDeep(depth);
   active.add(x);
@@ -547,6 +550,7 @@ function toMeta(root: unknown, stateDict: unknown, onTensor: (path: string, t: T
     if (x === null || typeof x === 'boolean' || typeof x === 'number' || typeof x === 'string') return x;
     if (typeof x === 'bigint') return Number.isSafeInteger(Number(x)) ? Number(x) : x.toString();
     if (isTensorLike(x)) return onTensor(path, x);
+    if (x instanceof OmegaContainer || x instanceof OmegaNode) return conv(omegaValue(x), path, depth + 1);
     if (x instanceof Uint8Array) return { $bytes: base64(x) };
     if (x instanceof PyGlobal) return typeof x.behaviour.value === 'string' ? x.behaviour.value : { $global: x.qualname };
     if (isStorageRef(x)) return { $storage: x.key, dtype: x.dtype, numel: x.numel };

@@ -1,6 +1,6 @@
 """Small torch.save fixtures for @anopatch/checkpoint's tests.
 
-Run with Debian's python3-torch (torch 1.13):  /usr/bin/python3 make_fixtures.py
+Run with Debian's python3-torch (torch 1.13) and python3-omegaconf (2.2):  /usr/bin/python3 make_fixtures.py
 Writes out/*.pt|*.ckpt and out/expected.json (every tensor's dtype, shape, C-order values, and for
 float16/bfloat16 the raw 16-bit patterns). Deterministic: fixed generator seeds; the zip bytes
 depend only on the torch version.
@@ -138,6 +138,13 @@ torch.save(nested, buf)
 with open(os.path.join(OUT, 'nested.pt'), 'wb') as f:
     f.write(buf.getvalue())
 record('nested.pt', nested)
+
+# --- a Hydra-style Lightning checkpoint whose hyper_parameters are an OmegaConf DictConfig ------
+from omegaconf import OmegaConf  # Debian python3-omegaconf
+
+hp = OmegaConf.create({'lr': 0.0005, 'model': {'arch': 'atst_frame', 'layers': [12, 768], 'dropout': None},
+                       'warmup_lr': '${lr}', 'data': {'sr': 16000, 'path': '???'}, 'flag': True})
+save('hydra.ckpt', {'epoch': 1, 'state_dict': OrderedDict([('encoder.w', torch.ones(2, 2))]), 'hyper_parameters': hp})
 
 # --- formats we refuse with a clear message ----------------------------------------------------
 torch.save({'w': torch.ones(2)}, os.path.join(OUT, 'legacy.pt'), _use_new_zipfile_serialization=False)
