@@ -6,6 +6,7 @@ import {
   paperTable1,
   paperTable2,
   paperTable3,
+  type PaperSystemRow,
   type SplitFigures,
 } from './paper/index.js';
 
@@ -20,22 +21,22 @@ export interface ResultTable {
 
 /** Our per-type figures for one edition: the same shape as the paper's (percent). */
 export interface OurFigures {
-  dev: SplitFigures;
-  eval: SplitFigures;
+  dev: Record<string, number>;
+  eval: Record<string, number>;
   all: number;
 }
 
 const OURS = 'AnoPatch-TS (this run)';
 const DIFF = 'this run - paper AnoPatch';
 
-function comparisonTable(title: string, devTypes: readonly string[], evalTypes: readonly string[], meanKey: string, paper: { system: string; dev: SplitFigures; eval: SplitFigures; all: number }[], ours: OurFigures, notes: string[]): ResultTable {
+function comparisonTable(title: string, devTypes: readonly string[], evalTypes: readonly string[], meanKey: string, paper: PaperSystemRow[], ours: OurFigures, notes: string[]): ResultTable {
   const columns = [...devTypes.map((t) => `dev ${t}`), `dev ${meanKey}`, ...evalTypes.map((t) => `eval ${t}`), `eval ${meanKey}`, `all ${meanKey}`];
-  const values = (r: { dev: SplitFigures; eval: SplitFigures; all: number }) => [
+  const values = (r: { dev: SplitFigures; eval: SplitFigures; all: number | null }) => [
     ...devTypes.map((t) => r.dev[t] ?? null),
     r.dev[meanKey] ?? null,
     ...evalTypes.map((t) => r.eval[t] ?? null),
     r.eval[meanKey] ?? null,
-    Number.isFinite(r.all) ? r.all : null,
+    r.all !== null && Number.isFinite(r.all) ? r.all : null,
   ];
   const rows: ResultTable['rows'] = paper.map((r) => ({ label: r.system, values: values(r), note: 'paper' }));
   const ourValues = values(ours);

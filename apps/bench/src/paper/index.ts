@@ -11,12 +11,13 @@ export const DCASE2020_TYPES = ['fan', 'pump', 'slider', 'ToyCar', 'ToyConveyor'
 export const DCASE2023_DEV_TYPES = ['bearing', 'fan', 'gearbox', 'slider', 'ToyCar', 'ToyTrain', 'valve'] as const;
 export const DCASE2023_EVAL_TYPES = ['bandsaw', 'grinder', 'shaker', 'ToyDrone', 'ToyNscale', 'ToyTank', 'Vacuum'] as const;
 
-export type SplitFigures = Record<string, number>;
+/** Per machine type figures plus the split's mean; null where the paper gives no figure. */
+export type SplitFigures = Record<string, number | null>;
 export interface PaperSystemRow {
   system: string;
   dev: SplitFigures;
   eval: SplitFigures;
-  all: number;
+  all: number | null;
 }
 
 export const ANOPATCH = 'AnoPatch (Ours)';
