@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CsvFormatError, DecisionValueError, DuplicateFileError, GroundTruthError, NonFiniteScoreError, ScoreMismatchError, SingleClassError } from './errors.js';
 import { evaluateScores } from './evaluate.js';
 import { formatEvaluation } from './format.js';
-import { loadGroundTruth2020, loadGroundTruth2023 } from './groundtruth.js';
+import { loadGroundTruth2020, loadGroundTruth2023, type TruthUnit } from './groundtruth.js';
 import { clipKey, evaluateInMemory, evaluateSubmission2020, evaluateSubmission2023 } from './official.js';
 import { readCsv } from './csv.js';
 
@@ -178,6 +178,19 @@ describe('DCASE 2023 submissions vs dcase2023_task2_evaluator output', () => {
     rowClose(ev.overall.harmonicMeanAll, expected.dcase2023.plain_system!.overall['harmonic mean over all machine types, sections, and domains']!);
     scores.delete(clipKey('grinder', 'section_00_0007.wav'));
     expect(() => evaluateInMemory(gt, scores)).toThrow(/grinder 00: no score for 1 clip\(s\) \(section_00_0007\.wav\)/);
+  });
+
+  it('a single anomaly overall: metrics that exist are computed, the jackknife interval is reported unavailable', () => {
+    const unit: TruthUnit = {
+      type: 'ToyTank',
+      group: '00',
+      aliases: new Map<string, string>(),
+      clips: [0, 1, 2, 3, 4].map((i) => ({ file: `section_00_000${i}.wav`, label: (i === 2 ? 1 : 0), domain: (i < 2 || i === 2 ? 'source' : 'target') })),
+    };
+    const scores = new Map(unit.clips.map((c, i) => [clipKey('ToyTank', c.file), i / 10] as const));
+    const ev = evaluateInMemory({ edition: 2023, source: 'test', units: [unit] }, scores);
+    expect(ev.edition === 2023 && ev.overall.officialScoreCi95).toBeNull();
+    expect(ev.warnings[0]).toMatch(/^official score ci95 not computed: .*only normal/);
   });
 
   it('a missing ground-truth folder names what was expected', () => {

@@ -2,7 +2,15 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { readCsv } from './csv.js';
-import { CsvFormatError, DecisionValueError, DuplicateFileError, NonFiniteScoreError, ScoreMismatchError } from './errors.js';
+import {
+  CsvFormatError,
+  DecisionValueError,
+  DuplicateFileError,
+  MetricInputError,
+  NonFiniteScoreError,
+  ScoreMismatchError,
+  SingleClassError,
+} from './errors.js';
 import type { GroundTruth, TruthUnit } from './groundtruth.js';
 import type { Split } from './machines.js';
 import { officialScoreCi95 } from './jackknife.js';
@@ -334,6 +342,22 @@ export function evaluateSubmission2023(scoresDir: string, gt: GroundTruth, optio
   return assemble2023(dir, gt.source, units, warnings, pooled);
 }
 
+/**
+ * The jackknife needs both classes in every leave-one-out subset; with a single anomaly (or normal)
+ * in the whole evaluation the official script crashes, we report the interval as unavailable.
+ */
+function ci95OrWarn(pooled: { labels: number[]; scores: number[] }, warnings: string[]): number | null {
+  try {
+    return officialScoreCi95(pooled.labels, pooled.scores, MAX_FPR);
+  } catch (err) {
+    if (err instanceof SingleClassError || err instanceof MetricInputError) {
+      warnings.push(`official score ci95 not computed: ${err.message}`);
+      return null;
+    }
+    throw err;
+  }
+}
+
 /** Aggregate 2023 unit results the way the official evaluator and the paper's Table 2 do. */
 export function assemble2023(
   scoresDir: string,
@@ -369,7 +393,7 @@ export function assemble2023(
       arithmeticMean: mean([...aucS, ...aucT]),
       harmonicMeanSource: hmeanFloored(aucS),
       harmonicMeanTarget: hmeanFloored(aucT),
-      officialScoreCi95: pooled ? officialScoreCi95(pooled.labels, pooled.scores, MAX_FPR) : null,
+      officialScoreCi95: pooled ? ci95OrWarn(pooled, warnings) : null,
       arithmeticMeanAll: am,
       harmonicMeanAll: hm,
       sourceHarmonicMeanAll: src,
