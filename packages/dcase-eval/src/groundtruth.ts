@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 
 import { readCsv } from './csv.js';
 import { DuplicateFileError, GroundTruthError } from './errors.js';
-import type { Domain } from './grammar.js';
+import { type Domain, parseAttributePairs, parseName2023 } from './grammar.js';
 import type { Edition } from './machines.js';
 import type { DatasetScan } from './scan.js';
 
@@ -167,4 +167,36 @@ export function groundTruthFromScan(scan: DatasetScan): GroundTruth {
   }
   if (byUnit.size === 0) throw new GroundTruthError(`${scan.root}: no test clips found`);
   return { edition: scan.edition, source: scan.root, units: [...byUnit.values()] };
+}
+
+/**
+ * Fill in what unlabelled eval test names hide, from the official ground truth: label, and in 2023
+ * domain and the attribute string (from the original name in ground_truth_attributes). Records the
+ * ground truth does not list are returned unchanged; labelled records are never overwritten.
+ */
+export function applyGroundTruth(scan: DatasetScan, gt: GroundTruth): DatasetScan {
+  if (gt.edition !== scan.edition) throw new GroundTruthError(`${gt.source}: DCASE ${gt.edition} ground truth for a DCASE ${scan.edition} dataset`);
+  const byKey = new Map<string, { clip: TruthClip; original: string | undefined }>();
+  for (const unit of gt.units) {
+    const originals = new Map<string, string>();
+    for (const [original, file] of unit.aliases) originals.set(file, original);
+    for (const clip of unit.clips) byKey.set(`${unit.type}/${clip.file}`, { clip, original: originals.get(clip.file) });
+  }
+  const records = scan.records.map((r) => {
+    if (r.label !== 'unknown') return r;
+    const hit = byKey.get(`${r.type}/${r.file}`);
+    if (!hit) return r;
+    const label = hit.clip.label === 1 ? ('anomaly' as const) : ('normal' as const);
+    if (scan.edition === 2020) return { ...r, label };
+    const parsed = hit.original ? parseName2023(hit.original) : null;
+    const attributes = parsed?.attributes ?? r.attributes;
+    return {
+      ...r,
+      label,
+      domain: hit.clip.domain ?? r.domain,
+      attributes,
+      attributePairs: attributes === null ? null : parseAttributePairs(attributes),
+    };
+  });
+  return { ...scan, records };
 }

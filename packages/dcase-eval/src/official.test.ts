@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CsvFormatError, DecisionValueError, DuplicateFileError, GroundTruthError, NonFiniteScoreError, ScoreMismatchError, SingleClassError } from './errors.js';
 import { evaluateScores } from './evaluate.js';
 import { formatEvaluation } from './format.js';
-import { loadGroundTruth2020, loadGroundTruth2023, type TruthUnit } from './groundtruth.js';
+import { applyGroundTruth, loadGroundTruth2020, loadGroundTruth2023, type TruthUnit } from './groundtruth.js';
+import { scanDataset } from './scan.js';
 import { clipKey, evaluateInMemory, evaluateSubmission2020, evaluateSubmission2023 } from './official.js';
 import { readCsv } from './csv.js';
 
@@ -191,6 +192,26 @@ describe('DCASE 2023 submissions vs dcase2023_task2_evaluator output', () => {
     const ev = evaluateInMemory({ edition: 2023, source: 'test', units: [unit] }, scores);
     expect(ev.edition === 2023 && ev.overall.officialScoreCi95).toBeNull();
     expect(ev.warnings[0]).toMatch(/^official score ci95 not computed: .*only normal/);
+  });
+
+  it('applyGroundTruth labels an eval scan: label, domain and attributes from the ground truth', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dcase-eval-scan-'));
+    tmps.push(root);
+    mkdirSync(join(root, 'bandsaw', 'train'), { recursive: true });
+    mkdirSync(join(root, 'bandsaw', 'test'), { recursive: true });
+    writeFileSync(join(root, 'bandsaw', 'train', 'section_00_source_train_normal_0000_vel_12.wav'), '');
+    for (const c of gt.units.find((u) => u.type === 'bandsaw')!.clips) writeFileSync(join(root, 'bandsaw', 'test', c.file), '');
+    const scan = scanDataset(root, { edition: 2023, split: 'eval' });
+    expect(scan.records.filter((r) => r.label === 'unknown')).toHaveLength(40);
+    const labelled = applyGroundTruth(scan, gt);
+    const r0 = labelled.records.find((r) => r.file === 'section_00_0000.wav')!;
+    const attrRow = readCsv(join(REF, 'official2023/ground_truth_attributes/ground_truth_bandsaw_section_00_test.csv'))[0]!;
+    const original = attrRow[1]!;
+    expect(r0.label).toBe(original.includes('_anomaly_') ? 'anomaly' : 'normal');
+    expect(r0.domain).toBe(original.includes('_target_') ? 'target' : 'source');
+    expect(r0.attributes).toBe(original.replace(/^.*_\d{4}_/, ''));
+    expect(labelled.records.every((r) => r.label !== 'unknown')).toBe(true);
+    expect(() => applyGroundTruth(scan, loadGroundTruth2020(join(REF, 'official2020')))).toThrow(GroundTruthError);
   });
 
   it('a missing ground-truth folder names what was expected', () => {
