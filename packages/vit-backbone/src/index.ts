@@ -3,6 +3,7 @@ import { BackboneConfigError, registerBackbone } from './backbone.js';
 import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
 import { BeatsBackbone } from './beats/model.js';
 import { AstBackbone, parseAstConfig } from './ast/model.js';
+import { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Family } from './wav2vec2/model.js';
 
 export const packageName = '@anopatch/vit-backbone';
 
@@ -29,6 +30,7 @@ export { BEATS_MEL_BINS, BeatsBackbone, beatsDistanceBuckets, beatsRelativeBucke
 export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
 export { paddingMaskFromLengths } from './padding.js';
 export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
+export { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Config, type Wav2Vec2Family } from './wav2vec2/model.js';
 export { readHfConfig, loadHfWeights, unfold, stridedConv1d, type HfField, type HfFieldKind } from './common/hf.js';
 
 /**
@@ -44,3 +46,11 @@ registerBackbone('beats', (options) => {
 
 /** `createBackbone('ast', { config, padValue })`: `config` is an AST config.json object (omitted: the AudioSet AST). */
 registerBackbone('ast', (options) => new AstBackbone(parseAstConfig(options?.config ?? {}, "createBackbone('ast')"), { padValue: options?.padValue as number | undefined }));
+
+/**
+ * `createBackbone('wav2vec2' | 'hubert' | 'unispeech', { config })`: `config` is the model's config.json
+ * object; omitted, the large variant of Table 3 (24 x 1024, 315M parameters) with random weights.
+ */
+for (const id of ['wav2vec2', 'hubert', 'unispeech'] as Wav2Vec2Family[]) {
+  registerBackbone(id, (options) => new Wav2Vec2Backbone(id, parseWav2Vec2Config(options?.config ?? WAV2VEC2_LARGE_CONFIG, `createBackbone('${id}')`)));
+}
