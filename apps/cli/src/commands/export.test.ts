@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { writeSafetensors, type TensorRecord } from '@anopatch/checkpoint';
+import { readNpy, writeSafetensors, type TensorRecord } from '@anopatch/checkpoint';
 import { OnnxSession, releaseWarmSessions } from '@anopatch/onnx-engine';
 import { createTfParams, fromTensorData, initBackend, TfOps, toTensorData } from '@anopatch/runtime';
 import { loadReferenceJson, loadReferenceNpy, maxAbsDiff, referencePath, relToMax } from '@anopatch/test-fixtures';
@@ -152,5 +152,21 @@ describe('anopatch export --format onnx', () => {
     stderr = [];
     expect(await main(['export', '--weights', join(dir, 'nope.pt'), '--out', join(dir, 'n.onnx')])).toBe(EXIT.failure);
     expect(stderr.join('')).toMatch(/ExportWeightsError: .*nope\.pt: not found/);
+  });
+
+  it('anopatch tokens --engine onnx and --engine tfjs write the same tokens for one WAV (1e-5 relative to max)', async () => {
+    const outs: Record<string, Float32Array> = {};
+    for (const engine of ['onnx', 'tfjs']) {
+      const out = join(dir, `tokens-${engine}`);
+      expect(await main(['tokens', '--weights', referencePath('tiny_beats.pt'), referencePath('clip_a.wav'), '--out', out, '--all-layers', '--engine', engine])).toBe(EXIT.ok);
+      const a = readNpy(readFileSync(join(out, 'final.npy')));
+      const l0 = readNpy(readFileSync(join(out, 'layer_0.npy')));
+      expect(a.shape).toEqual([96, 64]);
+      expect(l0.shape).toEqual([96, 64]);
+      outs[engine] = a.data as Float32Array;
+    }
+    expect(relToMax(outs.onnx!, outs.tfjs!)).toBeLessThanOrEqual(1e-5);
+    // from the WAV, fbank differences (~1e-4) propagate: DESIGN.md's backbone tolerance applies
+    expect(relToMax(outs.onnx!, loadReferenceNpy('clip_a.final.npy').data as Float32Array)).toBeLessThanOrEqual(REL_TO_MAX);
   });
 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 
 import { loadAudio16k, presetFbank } from '@anopatch/audio-features';
 import { encodeNpy, readTorchCheckpoint } from '@anopatch/checkpoint';
-import { createTfParams, fromTensorData, initBackend, TfOps, toTensorData } from '@anopatch/runtime';
+import { buildOnnxModel, OnnxModelLoadError, OnnxSession, type OnnxValue } from '@anopatch/onnx-engine';
+import { createTfParams, fromTensorData, initBackend, TfOps, toTensorData, type TensorData } from '@anopatch/runtime';
 import { createBackbone, loadBeatsCheckpoint, type Backbone, type LoadedWeights } from '@anopatch/vit-backbone';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 
 /** An output file of `tokens` exists and --force was not given (never overwrite a user's file silently). */
 export class TokensOutputExistsError extends Error {
@@ -20,6 +21,31 @@ interface TokensOptions {
   out: string;
   allLayers?: boolean;
   force?: boolean;
+  engine?: 'onnx' | 'tfjs';
+}
+
+/** The backbone lowered to ONNX and run once in onnxruntime-node; the requested taps are graph outputs. */
+async function tokensOnnx(backbone: Backbone, weights: ReadonlyMap<string, TensorData>, input: TensorData, names: readonly string[]): Promise<Map<string, TensorData>> {
+  const shape = input.shape.length === 3 ? ['batch', 'frames', input.shape[2]!] : ['batch', 'samples'];
+  const builder = buildOnnxModel({
+    weights,
+    inputs: [{ name: 'input', shape }],
+    forward: (ops, [x]) => {
+      const out: Record<string, OnnxValue> = {};
+      const tap = (name: string, v: OnnxValue) => {
+        if (name !== 'final' && names.includes(name)) out[name] = v;
+      };
+      out.final = backbone.forward(ops, x!, { training: false, tap });
+      return out;
+    },
+  });
+  const session = await OnnxSession.create(builder.toBytes());
+  try {
+    const result = await session.run({ input: { shape: input.shape, data: input.data } });
+    return new Map(names.map((n) => [n, result[n] as TensorData]));
+  } finally {
+    await session.release();
+  }
 }
 
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -56,6 +82,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory (created if missing)')
     .option('--all-layers', 'also write the output of every transformer layer')
     .option('--force', 'overwrite existing .npy files in --out')
+    .addOption(new Option('--engine <engine>', 'onnx (onnxruntime-node) or tfjs; default onnx, tfjs where ONNX Runtime cannot load').choices(['onnx', 'tfjs']))
     .action(async (wav: string, options: TokensOptions) => {
       const { backbone, weights, unused } = openBackbone(options.backbone, options.weights);
       const names = ['final', ...(options.allLayers ? Array.from({ length: backbone.numLayers }, (_, i) => `layer_${i}`) : [])];
@@ -66,24 +93,36 @@ export function register(program: Command): void {
       }
       if (unused.length) process.stderr.write(`${options.weights}: ${unused.length} checkpoint tensor(s) not used by ${backbone.id}: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}\n`);
       const wave = await loadAudio16k(wav);
-      let input;
+      let inputData: TensorData;
       if (backbone.frontEnd === 'fbank') {
         const fb = presetFbank(wave, options.backbone === 'ast' ? 'ast' : 'beats', { source: wav });
-        input = fromTensorData({ shape: [1, fb.frames, fb.bins], data: fb.data });
+        inputData = { shape: [1, fb.frames, fb.bins], data: fb.data };
       } else {
-        input = fromTensorData({ shape: [1, wave.length], data: wave });
+        inputData = { shape: [1, wave.length], data: wave };
       }
-      await initBackend();
-      const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
-      const taps = new Map<string, Awaited<ReturnType<typeof toTensorData>>>();
-      const pending: Promise<void>[] = [];
-      backbone.forward(ops, input, {
-        training: false,
-        tap: (name, value) => {
-          if (names.includes(name)) pending.push(toTensorData(value).then((d) => void taps.set(name, d)));
-        },
-      });
-      await Promise.all(pending);
+      let taps: Map<string, TensorData> | undefined;
+      if (options.engine !== 'tfjs') {
+        try {
+          taps = await tokensOnnx(backbone, weights, inputData, names);
+        } catch (err) {
+          if (options.engine === 'onnx' || !(err instanceof OnnxModelLoadError)) throw err;
+          process.stderr.write(`ONNX Runtime could not load the model (${err.message}); using TF.js\n`);
+        }
+      }
+      if (!taps) {
+        const tfTaps = new Map<string, TensorData>();
+        await initBackend();
+        const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
+        const pending: Promise<void>[] = [];
+        backbone.forward(ops, fromTensorData(inputData), {
+          training: false,
+          tap: (name, value) => {
+            if (names.includes(name)) pending.push(toTensorData(value).then((d) => void tfTaps.set(name, d)));
+          },
+        });
+        await Promise.all(pending);
+        taps = tfTaps;
+      }
       await mkdir(options.out, { recursive: true });
       for (const [i, name] of names.entries()) {
         const d = taps.get(name)!;
