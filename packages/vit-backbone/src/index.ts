@@ -48,9 +48,9 @@ registerBackbone('beats', (options) => {
 registerBackbone('ast', (options) => new AstBackbone(parseAstConfig(options?.config ?? {}, "createBackbone('ast')"), { padValue: options?.padValue as number | undefined }));
 
 /**
- * `createBackbone('wav2vec2' | 'hubert' | 'unispeech', { config })`: `config` is the model's config.json
+ * `createBackbone('wav2vec2' | 'hubert' | 'unispeech' | 'wavlm', { config })`: `config` is the model's config.json
  * object; omitted, the large variant of Table 3 (24 x 1024, 315M parameters) with random weights.
  */
-for (const id of ['wav2vec2', 'hubert', 'unispeech'] as Wav2Vec2Family[]) {
+for (const id of ['wav2vec2', 'hubert', 'unispeech', 'wavlm'] as Wav2Vec2Family[]) {
   registerBackbone(id, (options) => new Wav2Vec2Backbone(id, parseWav2Vec2Config(options?.config ?? WAV2VEC2_LARGE_CONFIG, `createBackbone('${id}')`)));
 }

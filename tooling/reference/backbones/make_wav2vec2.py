@@ -9,6 +9,9 @@ Two tiny models, each a Hugging Face model directory (config.json + pytorch_mode
   wav2vec2/  large-style: feat_extract_norm='layer', conv_bias, do_stable_layer_norm, names under
              `wav2vec2.` as Wav2Vec2ForPreTraining stores them (plus a quantizer tensor, unused)
   hubert/    base-style: feat_extract_norm='group', no conv bias, post-LN, HubertModel names
+  wavlm/     WavLM (large-style): as wav2vec2/ plus the gated relative position bias of WavLMAttention
+             (T5 buckets from layer 0's rel_attn_embed, shared by all layers, gated per head and query
+             from the attention input through gru_rel_pos_linear / gru_rel_pos_const)
 and per clip the waveform and stage outputs as .npy (float32; the final tokens also in float64).
 
 Run: /usr/bin/python3 make_wav2vec2.py   (Debian python3-torch; outputs are committed)
@@ -45,6 +48,7 @@ BASE = {
 MODELS = {
     "wav2vec2": dict(BASE, model_type="wav2vec2", architectures=["Wav2Vec2ForPreTraining"], feat_extract_norm="layer", conv_bias=True, do_stable_layer_norm=True),
     "hubert": dict(BASE, model_type="hubert", architectures=["HubertModel"], feat_extract_norm="group", conv_bias=False, do_stable_layer_norm=False, feat_proj_layer_norm=True),
+    "wavlm": dict(BASE, model_type="wavlm", architectures=["WavLMModel"], feat_extract_norm="layer", conv_bias=True, do_stable_layer_norm=True, num_buckets=16, max_bucket_distance=20),
 }
 
 
@@ -90,7 +94,26 @@ def make_state(cfg, gen):
         for ln in ("layer_norm", "final_layer_norm"):
             sd[f"{l}.{ln}.weight"] = 1 + rnd(D, std=0.1)
             sd[f"{l}.{ln}.bias"] = rnd(D, std=0.1)
+        if "num_buckets" in cfg:
+            H = cfg["num_attention_heads"]
+            if i == 0:
+                sd[f"{l}.attention.rel_attn_embed.weight"] = rnd(cfg["num_buckets"], H, std=1.0)
+            sd[f"{l}.attention.gru_rel_pos_const"] = 1 + rnd(1, H, 1, 1, std=0.3)
+            sd[f"{l}.attention.gru_rel_pos_linear.weight"] = rnd(8, D // H, std=0.5)
+            sd[f"{l}.attention.gru_rel_pos_linear.bias"] = rnd(8, std=0.3)
     return sd
+
+
+def relative_buckets(n, num_buckets, max_distance):
+    """WavLMAttention._relative_positions_bucket for query i, key j (torch float32 log, as HF)."""
+    rel = torch.arange(n)[None, :] - torch.arange(n)[:, None]
+    half = num_buckets // 2
+    out = (rel > 0).long() * half
+    rel = rel.abs()
+    max_exact = half // 2
+    large = max_exact + (torch.log(rel.float() / max_exact) / math.log(max_distance / max_exact) * (half - max_exact)).long()
+    large = torch.minimum(large, torch.full_like(large, half - 1))
+    return out + torch.where(rel < max_exact, rel, large)
 
 
 def forward(cfg, sd, wave, dtype, taps):
@@ -128,6 +151,11 @@ def forward(cfg, sd, wave, dtype, taps):
     taps["encoder_input"] = h
     H = cfg["num_attention_heads"]
     hd = D // H
+    T = h.shape[1]
+    if "num_buckets" in cfg:
+        bucket = relative_buckets(T, cfg["num_buckets"], cfg["max_bucket_distance"])
+        position_bias = g("encoder.layers.0.attention.rel_attn_embed.weight")[bucket].permute(2, 0, 1)  # [H, T, T]
+        taps["rel_bucket"] = bucket[None]
     for i in range(cfg["num_hidden_layers"]):
         l = f"encoder.layers.{i}"
         ln = lambda t, n: F.layer_norm(t, (D,), g(f"{l}.{n}.weight"), g(f"{l}.{n}.bias"), eps)  # noqa: E731
@@ -137,7 +165,14 @@ def forward(cfg, sd, wave, dtype, taps):
             q = (lin(t, "attention.q_proj") * hd**-0.5).view(1, -1, H, hd).transpose(1, 2)
             k = lin(t, "attention.k_proj").view(1, -1, H, hd).transpose(1, 2)
             vv = lin(t, "attention.v_proj").view(1, -1, H, hd).transpose(1, 2)
-            ctx = torch.matmul(torch.matmul(q, k.transpose(-1, -2)).softmax(-1), vv).transpose(1, 2).reshape(1, -1, D)
+            scores = torch.matmul(q, k.transpose(-1, -2))
+            if "num_buckets" in cfg:
+                # gate from the attention input split into heads (not from q_proj)
+                proj = F.linear(t.view(1, T, H, hd).permute(0, 2, 1, 3), g(f"{l}.attention.gru_rel_pos_linear.weight"), g(f"{l}.attention.gru_rel_pos_linear.bias"))
+                gate_a, gate_b = torch.sigmoid(proj.view(1, H, T, 2, 4).sum(-1)).chunk(2, dim=-1)
+                gate = gate_a * (gate_b * g(f"{l}.attention.gru_rel_pos_const") - 1.0) + 2.0
+                scores = scores + gate * position_bias
+            ctx = torch.matmul(scores.softmax(-1), vv).transpose(1, 2).reshape(1, -1, D)
             return lin(ctx, "attention.out_proj")
 
         ff = lambda t: lin(F.gelu(lin(t, "feed_forward.intermediate_dense")), "feed_forward.output_dense")  # noqa: E731
@@ -163,7 +198,7 @@ SAVED = ["conv_4", "conv_6", "extract_features", "feature_projection", "encoder_
 for name, cfg in MODELS.items():
     out = os.path.join(HERE, name)
     os.makedirs(out, exist_ok=True)
-    gen = torch.Generator().manual_seed(1 if name == "wav2vec2" else 2)
+    gen = torch.Generator().manual_seed({"wav2vec2": 1, "hubert": 2, "wavlm": 3}[name])
     sd = make_state(cfg, gen)
     clips = {"clip_a": torch.randn(4000, generator=gen) * 0.3, "clip_b": torch.randn(2900, generator=gen) * 0.3}
     with torch.no_grad():

@@ -1,6 +1,7 @@
 import type { Ops, ParamSpec } from '@anopatch/runtime';
 
 import { BackboneConfigError, type Backbone, type ForwardOptions, type LoadedWeights, type WeightRecord } from '../backbone.js';
+import { beatsDistanceBuckets } from '../beats/model.js';
 import { loadHfWeights, readHfConfig, unfold, type HfField } from '../common/hf.js';
 
 /** The fields of Hugging Face's Wav2Vec2Config / HubertConfig / UniSpeechConfig the encoder reads. */
@@ -31,6 +32,9 @@ export interface Wav2Vec2Config {
   conv_pos_batch_norm: boolean;
   /** Wav2Vec2Config: the fine-tuning adapter after the encoder (not supported). */
   add_adapter: boolean;
+  /** WavLMConfig only: relative position buckets and the distance the last bucket starts at. */
+  num_buckets: number;
+  max_bucket_distance: number;
 }
 
 /** Wav2Vec2Config's defaults (facebook/wav2vec2-base); HubertConfig and UniSpeechConfig share them. */
@@ -58,6 +62,8 @@ const FIELDS: { [K in keyof Wav2Vec2Config]: HfField } = {
   feat_proj_layer_norm: { kind: 'bool', default: true },
   conv_pos_batch_norm: { kind: 'bool', default: false },
   add_adapter: { kind: 'bool', default: false },
+  num_buckets: { kind: 'int', default: 320 },
+  max_bucket_distance: { kind: 'int', default: 800 },
 };
 
 /** The 'large' variants of Table 3 (wav2vec2-large-lv60, hubert-large-ll60k, unispeech-large): 24 x 1024, pre-LN, layer-normed convs. */
@@ -83,6 +89,7 @@ export function parseWav2Vec2Config(raw: unknown, source = 'wav2vec2 config'): W
   if (c.hidden_size % c.num_conv_pos_embedding_groups !== 0) problems.push(`hidden_size ${c.hidden_size} is not a multiple of num_conv_pos_embedding_groups ${c.num_conv_pos_embedding_groups}`);
   if (c.conv_pos_batch_norm) problems.push('conv_pos_batch_norm is not supported');
   if (c.add_adapter) problems.push('add_adapter is not supported');
+  if (c.num_buckets < 4 || c.max_bucket_distance <= Math.floor(c.num_buckets / 4)) problems.push(`num_buckets ${c.num_buckets} / max_bucket_distance ${c.max_bucket_distance} are not a valid bucketing`);
   if (problems.length) throw new BackboneConfigError(`${source}: ${problems.join('; ')}`);
   return c;
 }
@@ -93,16 +100,19 @@ const CONV_NORM_EPS = 1e-5;
 const MASKED_SCORE = -1e9;
 
 /** Which Hugging Face model a Wav2Vec2Backbone reads: the id and the prefix its task/pre-training checkpoints use. */
-export type Wav2Vec2Family = 'wav2vec2' | 'hubert' | 'unispeech';
+export type Wav2Vec2Family = 'wav2vec2' | 'hubert' | 'unispeech' | 'wavlm';
 const PREFIXES: Record<Wav2Vec2Family, string[]> = {
   wav2vec2: ['wav2vec2.'],
+  wavlm: ['wavlm.'],
   hubert: ['hubert.'],
   unispeech: ['unispeech.'],
 };
 
 /**
- * wav2vec 2.0 (Baevski et al. 2020), HuBERT (Hsu et al. 2021) and UniSpeech (Wang et al. 2021): one
- * encoder, numerically Hugging Face's Wav2Vec2Model / HubertModel / UniSpeechModel in eval mode. Input
+ * wav2vec 2.0 (Baevski et al. 2020), HuBERT (Hsu et al. 2021), UniSpeech (Wang et al. 2021) and WavLM
+ * (Chen et al. 2022): one encoder, numerically Hugging Face's Wav2Vec2Model / HubertModel /
+ * UniSpeechModel / WavLMModel in eval mode. WavLM adds a gated relative position bias: T5 buckets
+ * looked up in layer 0's rel_attn_embed, shared by all layers, gated per head and query. Input
  * the 16 kHz waveform [B, samples]; tokens [B, frames, hidden_size] at 50 Hz, no [CLS].
  *
  * Strided convolutions are unfold + matMul (weight gradients need no conv backprop kernel). With a
@@ -170,6 +180,12 @@ export class Wav2Vec2Backbone implements Backbone {
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const l = `encoder.layers.${i}`;
       for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) linear(`${l}.attention.${proj}`, D, D);
+      if (this.id === 'wavlm') {
+        const H = c.num_attention_heads;
+        if (i === 0) add(`${l}.attention.rel_attn_embed.weight`, [c.num_buckets, H], { kind: 'normal', std: 1 });
+        add(`${l}.attention.gru_rel_pos_const`, [1, H, 1, 1], { kind: 'ones' });
+        linear(`${l}.attention.gru_rel_pos_linear`, 8, D / H);
+      }
       norm(`${l}.layer_norm`, D);
       linear(`${l}.feed_forward.intermediate_dense`, c.intermediate_size, D);
       linear(`${l}.feed_forward.output_dense`, D, c.intermediate_size);
@@ -227,11 +243,12 @@ export class Wav2Vec2Backbone implements Backbone {
     tap('encoder_input', x);
     if (training) x = ops.dropout(x, c.hidden_dropout);
 
+    const posBias = this.id === 'wavlm' ? this.relativeBias(ops, x) : undefined;
     const random = options.random ?? Math.random;
     for (let i = 0; i < c.num_hidden_layers; i++) {
-      // HF draws for every layer and skips in training only
+      // HF draws for every layer and skips in training only (WavLM never skips layer 0)
       const drop = random();
-      if (!training || drop >= c.layerdrop) x = this.layer(ops, i, x, keyBias, training, i === 0 ? tap : undefined);
+      if (!training || drop >= c.layerdrop || (this.id === 'wavlm' && i === 0)) x = this.layer(ops, i, x, keyBias, posBias, training, i === 0 ? tap : undefined);
       tap(`layer_${i}`, x);
     }
     if (c.do_stable_layer_norm) x = encLn(x);
@@ -272,7 +289,21 @@ export class Wav2Vec2Backbone implements Backbone {
     return ops.gelu(y);
   }
 
-  private layer<T>(ops: Ops<T>, i: number, x: T, keyBias: T | undefined, training: boolean, tap?: (name: string, v: T) => void): T {
+  /** WavLM's ungated relative position bias [H, P, P] (WavLMAttention.compute_bias). */
+  private relativeBias<T>(ops: Ops<T>, x: T): T {
+    const c = this.config;
+    const half = Math.floor(c.num_buckets / 2);
+    // HF's bucketing is BEATs' (both from T5); distances past max_bucket_distance all land in the last bucket
+    const table = ops.constant(beatsDistanceBuckets(c.num_buckets, c.max_bucket_distance), [c.max_bucket_distance + 1], 'int32');
+    const pos = ops.range(x, 1);
+    const rel = ops.sub(ops.reshape(pos, [1, -1]), ops.reshape(pos, [-1, 1])); // key - query
+    const dist = ops.minimum(ops.abs(rel), ops.scalar(c.max_bucket_distance, 'int32'));
+    const after = ops.mul(ops.cast(ops.greater(rel, ops.scalar(0, 'int32')), 'int32'), ops.scalar(half, 'int32'));
+    const bucket = ops.add(ops.gather(table, dist, 0), after);
+    return ops.transpose(ops.gather(ops.param('encoder.layers.0.attention.rel_attn_embed.weight'), bucket, 0), [2, 0, 1]);
+  }
+
+  private layer<T>(ops: Ops<T>, i: number, x: T, keyBias: T | undefined, posBias: T | undefined, training: boolean, tap?: (name: string, v: T) => void): T {
     const c = this.config;
     const l = `encoder.layers.${i}`;
     const ln = (name: string, v: T) => ops.layerNorm(v, ops.param(`${l}.${name}.weight`), ops.param(`${l}.${name}.bias`), c.layer_norm_eps);
@@ -284,7 +315,7 @@ export class Wav2Vec2Backbone implements Backbone {
       return training ? ops.dropout(h, c.hidden_dropout) : h;
     };
     const attend = (v: T) => {
-      let a = this.attention(ops, l, v, keyBias, training);
+      let a = this.attention(ops, l, v, keyBias, posBias, training);
       tap?.('layer0_attention', a);
       if (training) a = ops.dropout(a, c.hidden_dropout);
       return a;
@@ -297,7 +328,7 @@ export class Wav2Vec2Backbone implements Backbone {
     return ln('final_layer_norm', ops.add(h, ff(h)));
   }
 
-  private attention<T>(ops: Ops<T>, l: string, x: T, keyBias: T | undefined, training: boolean): T {
+  private attention<T>(ops: Ops<T>, l: string, x: T, keyBias: T | undefined, posBias: T | undefined, training: boolean): T {
     const c = this.config;
     const H = c.num_attention_heads;
     const hd = c.hidden_size / H;
@@ -306,6 +337,13 @@ export class Wav2Vec2Backbone implements Backbone {
     const q = heads(ops.mul(proj('q_proj'), ops.scalar(Math.pow(hd, -0.5))));
     let scores = ops.matMul(q, heads(proj('k_proj')), { transposeB: true });
     if (keyBias !== undefined) scores = ops.add(scores, keyBias);
+    if (posBias !== undefined) {
+      // gate from the attention input split into heads (WavLM gates from x, not from q_proj(x))
+      const g = ops.linear(heads(x), ops.param(`${l}.attention.gru_rel_pos_linear.weight`), ops.param(`${l}.attention.gru_rel_pos_linear.bias`)); // [B, H, P, 8]
+      const gates = ops.sigmoid(ops.sum(ops.reshape(g, [0, 0, 0, 2, 4]), -1));
+      const gate = ops.add(ops.mul(ops.slice(gates, 3, 0, 1), ops.sub(ops.mul(ops.slice(gates, 3, 1, 2), ops.param(`${l}.attention.gru_rel_pos_const`)), ops.scalar(1))), ops.scalar(2));
+      scores = ops.add(scores, ops.mul(gate, posBias));
+    }
     let probs = ops.softmax(scores, -1);
     if (training) probs = ops.dropout(probs, c.attention_dropout);
     const ctx = ops.reshape(ops.transpose(ops.matMul(probs, heads(proj('v_proj'))), [0, 2, 1, 3]), [0, 0, c.hidden_size]);

@@ -16,8 +16,11 @@ const STAGE_TOL = 1e-3;
 const STAGES = ['conv_4', 'conv_6', 'extract_features', 'feature_projection', 'encoder_input', 'layer0_attention', 'layer_0', 'layer_1', 'final'];
 const dirOf = (model: string) => fileURLToPath(new URL(`../../../../tooling/reference/backbones/${model}/`, import.meta.url));
 
-/** wav2vec2/: large-style (layer-normed convs, pre-LN, `wav2vec2.` names); hubert/: base-style (GroupNorm, post-LN). */
-const MODELS = ['wav2vec2', 'hubert'] as const;
+/**
+ * wav2vec2/: large-style (layer-normed convs, pre-LN, `wav2vec2.` names); hubert/: base-style
+ * (GroupNorm, post-LN); wavlm/: large-style with WavLM's gated relative position bias.
+ */
+const MODELS = ['wav2vec2', 'hubert', 'wavlm'] as const;
 
 function fixture(model: (typeof MODELS)[number]) {
   const dir = dirOf(model);
@@ -39,6 +42,7 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
     expect(weights.size).toBe(backbone.paramSpecs().length);
     // the pre-training heads and HF's training-time mask embedding are not part of the encoder
     expect(unused).toEqual(model === 'wav2vec2' ? ['project_hid.weight', 'wav2vec2.masked_spec_embed'] : ['masked_spec_embed']);
+    if (model === 'wavlm') expect(weights.get('encoder.layers.0.attention.rel_attn_embed.weight')!.shape).toEqual([16, 4]);
     expect(backbone.frontEnd).toBe('waveform');
     expect(backbone.framesFor(4000)).toBe(12);
   });
@@ -99,7 +103,9 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
       expect(data.every(Number.isFinite), name).toBe(true);
       expect(data.some((e) => e !== 0), `${name} has an all-zero gradient`).toBe(true);
     }
-    for (const name of ['feature_extractor.conv_layers.0.conv.weight', 'feature_extractor.conv_layers.5.conv.weight', 'encoder.pos_conv_embed.conv.weight_g', 'encoder.layers.1.attention.q_proj.weight']) {
+    const probes = ['feature_extractor.conv_layers.0.conv.weight', 'feature_extractor.conv_layers.5.conv.weight', 'encoder.pos_conv_embed.conv.weight_g', 'encoder.layers.1.attention.q_proj.weight'];
+    if (model === 'wavlm') probes.push('encoder.layers.0.attention.rel_attn_embed.weight', 'encoder.layers.1.attention.gru_rel_pos_linear.weight');
+    for (const name of probes) {
       const v = params.get(name)!;
       const gAll = grads[v.name]!.dataSync();
       let index = 0;
@@ -121,13 +127,26 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
 });
 
 describe('wav2vec2-family contracts', () => {
-  it('defaults to the large (Table 3) architecture: 315.4M encoder parameters (no masked_spec_embed) for wav2vec2 / HuBERT / UniSpeech', () => {
-    for (const id of ['wav2vec2', 'hubert', 'unispeech']) {
+  it('defaults to the large (Table 3) architecture: 315.4M encoder parameters (no masked_spec_embed)', () => {
+    // WavLM adds rel_attn_embed (320 x 16) and per layer gru_rel_pos_const (16) + gru_rel_pos_linear (8 x 64 + 8)
+    for (const [id, n] of [['wav2vec2', 315_437_696], ['hubert', 315_437_696], ['unispeech', 315_437_696], ['wavlm', 315_437_696 + 320 * 16 + 24 * (16 + 8 * 64 + 8)]] as const) {
       const b = createBackbone(id) as Wav2Vec2Backbone;
       expect(b.tokenDim).toBe(1024);
       expect(b.numLayers).toBe(24);
-      expect(b.paramSpecs().reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0)).toBe(315_437_696);
+      expect(b.paramSpecs().reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0), id).toBe(n);
     }
+  });
+
+  it('reads UniSpeech checkpoints (the same encoder under `unispeech.`)', async () => {
+    await initBackend({ prefer: 'wasm', env: {} });
+    const ref = fixture('wav2vec2');
+    const tensors = new Map<string, WeightRecord>([...ref.tensors].map(([k, v]) => [k.replace(/^wav2vec2\./, 'unispeech.'), v]));
+    const backbone = createBackbone('unispeech', { config: { ...readTorchCheckpoint(ref.dir).meta.config as object, model_type: 'unispeech' } });
+    const { weights, unused } = backbone.loadWeights(tensors);
+    expect(unused).toEqual(['project_hid.weight', 'unispeech.masked_spec_embed']);
+    const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
+    const out = tf.tidy(() => backbone.forward(ops, ref.wave('clip_a'), { training: false }).dataSync());
+    expect(relToMax(out, ref.npy('clip_a.final').data as Float32Array)).toBeLessThanOrEqual(STAGE_TOL);
   });
 
   it('reads the newer parametrizations names of the weight-normed positional conv', () => {
