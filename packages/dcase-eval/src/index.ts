@@ -16,3 +16,4 @@ export * from './tables.js';
 export * from './resultfiles.js';
 export * from './format.js';
 export { formatCsv, formatNumber, parseCsv, readCsv, writeFileAtomic } from './csv.js';
+export { barChartPng, encodePng, escapeHtml, htmlReport, lineChartPng, PALETTE, Raster, type BarChartSpec, type BarSeries, type HtmlBlock, type HtmlTable, type LineChartSpec, type LineSeries, type Rgb } from './report/index.js';
