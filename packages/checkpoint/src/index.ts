@@ -60,4 +60,5 @@ export {
   type StateDictMapperOptions,
 } from './mapper.js';
 export { type CheckpointInput } from './source.js';
-export { measureCheckpointLoad, type CheckpointLoadMeasurement } from './measure.js';
+export { measureCheckpointLoad, writeSyntheticCheckpoint, type CheckpointLoadMeasurement } from './measure.js';
+export { writeTorchCheckpoint, type TorchValue, type WriteTorchOptions } from './torchwrite.js';
