@@ -83,6 +83,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--time-only", action="store_true", help="only time PyTorch (no params, no export); for anopatch-bench speed")
     args = ap.parse_args()
 
     sys.path.insert(0, os.path.abspath(args.beats_dir))
@@ -92,6 +93,23 @@ def main():
     torch.manual_seed(0)
     model = BEATs(BEATsConfig(ITER3_CFG)).eval()
     net = FbankToTokens(model).eval()
+
+    if args.time_only:
+        g = torch.Generator().manual_seed(1)
+        fbank = torch.randn(1, FRAMES_10S, 128, generator=g) * 0.5
+        with torch.inference_mode():
+            for _ in range(args.warmup):
+                net(fbank)
+            times = []
+            for _ in range(args.iters):
+                t0 = time.perf_counter()
+                net(fbank)
+                times.append(time.perf_counter() - t0)
+        median = sorted(times)[len(times) // 2]
+        write_json(args.timings, {"torch": torch.__version__, "threads": args.threads,
+                                  "pytorch_cpu_seconds_per_clip": times, "pytorch_cpu_median_seconds": median,
+                                  "pytorch_cpu_clips_per_second": 1.0 / median})
+        return
 
     os.makedirs(os.path.join(args.out_dir, "params"), exist_ok=True)
     names = []
@@ -144,12 +162,16 @@ def main():
         "onnx_export": {"opset": 17, "dynamic_axes": ["batch", "frames"], "export_seconds": export_s,
                         "bytes": os.path.getsize(onnx_path)},
     }
-    tmp = args.timings + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, args.timings)
+    write_json(args.timings, result)
     print(json.dumps(result, indent=1))
+
+
+def write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
