@@ -33,7 +33,9 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'clips per forward pass', '8')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (flags: EmbedFlags) => {
-      const { embedSplit } = await import('@anopatch/anopatch');
+      const { DataDirError, embedSplit } = await import('@anopatch/anopatch');
+      // fail before the (slow) model build when the data folder is not there
+      if (!existsSync(flags.data)) throw new DataDirError(resolve(flags.data), 'data folder does not exist; pass --data <root of a DCASE set> (or run `anopatch demo` to make a synthetic one)');
       const out = resolve(flags.out);
       const reporter = new ProgressReporter();
       const built = await buildModel(flags);

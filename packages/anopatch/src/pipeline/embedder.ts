@@ -1,6 +1,8 @@
 import { presetFbank, type FbankPresetName } from '@anopatch/audio-features';
+import type { TensorData } from '@anopatch/runtime';
 
 import { type AnoPatchModel } from '../model/model.js';
+import { poolAndProject } from '../pooling/head.js';
 
 import { modelHash } from './hash.js';
 
@@ -10,7 +12,11 @@ export interface ClipEmbedder {
   readonly dim: number;
   /** A short human description, e.g. 'beats (tiny cfg) + asp -> 128, TF.js wasm'. */
   readonly description: string;
+  /** 'tfjs' or 'onnx' */
+  readonly engine: 'tfjs' | 'onnx';
   embed(waves: readonly Float32Array[]): Promise<Float32Array[]>;
+  /** Frees engine resources (ONNX session); the TF.js model stays the caller's. */
+  release(): Promise<void>;
 }
 
 export interface ModelEmbedderOptions {
@@ -20,17 +26,71 @@ export interface ModelEmbedderOptions {
   description?: string;
 }
 
-/** The AnoPatch model on TF.js: fbank (preset) -> model.embed, clips of equal length batched together. */
+/**
+ * The AnoPatch model on TF.js: fbank (preset) -> model.embed, clips of equal length batched together.
+ * The cache hash covers the model, the preset and the engine (engines agree to float round-off only).
+ */
 export async function modelEmbedder(model: AnoPatchModel, options: ModelEmbedderOptions = {}): Promise<ClipEmbedder> {
   const preset = options.preset ?? 'beats';
-  const hash = await modelHash(model, { preset, frontEnd: model.backbone.frontEnd });
+  const hash = await modelHash(model, { preset, frontEnd: model.backbone.frontEnd, engine: 'tfjs' });
   return {
     hash,
     dim: model.config.head.embedDim,
+    engine: 'tfjs',
     description: options.description ?? `${model.config.backbone} + ${model.config.head.pooling} -> ${model.config.head.embedDim}`,
     embed: (waves) => {
       const fbanks = waves.map((w) => presetFbank(w, preset));
       return Promise.resolve(model.embed(fbanks, { batchSize: options.batchSize ?? 8 }));
     },
+    release: () => Promise.resolve(),
+  };
+}
+
+export interface OnnxEmbedderOptions extends ModelEmbedderOptions {
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  threads?: number;
+}
+
+/**
+ * The same model lowered to ONNX (its forward pass written once against the op interface) and run by
+ * onnxruntime-node: fbank [batch, frames, mel] in, `embedding` [batch, dim] out.
+ */
+export async function onnxModelEmbedder(model: AnoPatchModel, options: OnnxEmbedderOptions = {}): Promise<ClipEmbedder> {
+  const { buildOnnxModel, createOnnxEmbedder } = await import('@anopatch/onnx-engine');
+  const preset = options.preset ?? 'beats';
+  const weights = new Map<string, TensorData>();
+  for (const [name, v] of model.params) weights.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
+  const mel = presetFbank(new Float32Array(400), preset).bins;
+  const builder = buildOnnxModel({
+    weights,
+    source: 'AnoPatch model',
+    graphName: `anopatch-${model.config.backbone}`,
+    inputs: [{ name: 'fbank', shape: ['batch', 'frames', mel] }],
+    forward: (ops, [x]) => {
+      const tokens = model.backbone.forward(ops, x!, { training: false });
+      return { embedding: poolAndProject(ops, tokens, model.config.head.pooling, { training: false }).embedding };
+    },
+  });
+  const onnx = await createOnnxEmbedder({
+    model: builder.toBytes(),
+    outputName: 'embedding',
+    batchSize: options.batchSize ?? 8,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  });
+  const hash = await modelHash(model, { preset, frontEnd: model.backbone.frontEnd, engine: 'onnx' });
+  return {
+    hash,
+    dim: model.config.head.embedDim,
+    engine: 'onnx',
+    description: options.description ?? `${model.config.backbone} + ${model.config.head.pooling} -> ${model.config.head.embedDim} (ONNX Runtime)`,
+    embed: async (waves) => {
+      const inputs = waves.map((w) => {
+        const fb = presetFbank(w, preset);
+        return { shape: [fb.frames, fb.bins], data: fb.data };
+      });
+      const out = await onnx.embed(inputs);
+      return out.map((t) => t.data);
+    },
+    release: () => onnx.release(),
   };
 }

@@ -10,7 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AnoPatchModel } from '../model/model.js';
 
-import { buildDetector, EmbeddingCache, InterruptedError, loadEmbeddingSet, modelEmbedder, runPipeline, type ClipEmbedder, type EmbeddedClipInfo } from './index.js';
+import {
+  buildDetector,
+  EmbeddingCache,
+  InterruptedError,
+  loadEmbeddingSet,
+  modelEmbedder,
+  onnxModelEmbedder,
+  runPipeline,
+  type ClipEmbedder,
+  type EmbeddedClipInfo,
+} from './index.js';
 
 /** The reference fixtures' tiny BEATs cfg (shared/fixtures/reference/README.md). */
 const TINY_BEATS = {
@@ -43,6 +53,7 @@ let dir: string;
 let data2020: string;
 let data2023: string;
 let embedder: ClipEmbedder;
+let model: AnoPatchModel;
 
 beforeAll(async () => {
   await initBackend({ prefer: 'wasm', env: {} });
@@ -52,7 +63,7 @@ beforeAll(async () => {
   const small = { ...SYNTH_PRESETS.tiny, idsPerType: 1, trainPerMachine: 5, testNormalPerMachine: 4, testAnomalyPerMachine: 4 };
   await generateDataset(data2020, { edition: 2020, machineTypes: ['fan', 'valve'], ...small });
   await generateDataset(data2023, { edition: 2023, machineTypes: ['fan'], evalMachineTypes: ['grinder'], ...small, targetTrainPerSection: 2, testNormalPerMachine: 3, testAnomalyPerMachine: 3 });
-  const model = AnoPatchModel.create({ backbone: 'beats', backboneOptions: { config: TINY_BEATS }, embedDim: 32 }, { seed: 3 });
+  model = AnoPatchModel.create({ backbone: 'beats', backboneOptions: { config: TINY_BEATS }, embedDim: 32 }, { seed: 3 });
   embedder = await modelEmbedder(model, { batchSize: 4 });
 });
 
@@ -201,5 +212,22 @@ describe('EmbeddingCache', () => {
     expect(c.get('cd'.repeat(32))).toEqual(Float32Array.of(1, 2, 3));
     expect(new EmbeddingCache(root, 'ab'.repeat(32), 4).get('cd'.repeat(32))).toBeUndefined();
     await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe('onnxModelEmbedder', () => {
+  it('gives the TF.js embeddings to float round-off (ONNX Runtime on the same op-interface forward pass)', async () => {
+    const onnx = await onnxModelEmbedder(model, { batchSize: 4, threads: 1 });
+    expect(onnx.hash).not.toBe(embedder.hash);
+    const waves = [0, 1, 2].map((k) => Float32Array.from({ length: 16000 + 1600 * k }, (_, i) => 0.1 * Math.sin(0.05 * i * (k + 1)) + 0.01 * Math.cos(0.31 * i)));
+    const a = await embedder.embed(waves);
+    const b = await onnx.embed(waves);
+    for (let i = 0; i < waves.length; i++) {
+      const max = Math.max(...a[i]!.map(Math.abs));
+      const diff = Math.max(...a[i]!.map((v, j) => Math.abs(v - b[i]![j]!)));
+      // tolerance: DESIGN.md's backbone parity bound, 1e-3 relative to the largest magnitude
+      expect(diff / max).toBeLessThanOrEqual(1e-3);
+    }
+    await onnx.release();
   });
 });
