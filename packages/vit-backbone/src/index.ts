@@ -3,6 +3,7 @@ import { BackboneConfigError, registerBackbone } from './backbone.js';
 import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
 import { BeatsBackbone } from './beats/model.js';
 import { AstBackbone, parseAstConfig } from './ast/model.js';
+import { ImageBindAudioBackbone, parseImageBindAudioConfig } from './imagebind/model.js';
 import { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Family } from './wav2vec2/model.js';
 
 export const packageName = '@anopatch/vit-backbone';
@@ -30,6 +31,8 @@ export { BEATS_MEL_BINS, BeatsBackbone, beatsDistanceBuckets, beatsRelativeBucke
 export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
 export { paddingMaskFromLengths } from './padding.js';
 export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
+export { IMAGEBIND_PAD_VALUE, ImageBindAudioBackbone, parseImageBindAudioConfig, type ImageBindAudioConfig } from './imagebind/model.js';
+export { spectrogramPatches, type SpectrogramPatchOptions } from './common/patches.js';
 export { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Config, type Wav2Vec2Family } from './wav2vec2/model.js';
 export { readHfConfig, loadHfWeights, unfold, stridedConv1d, type HfField, type HfFieldKind } from './common/hf.js';
 
@@ -54,3 +57,6 @@ registerBackbone('ast', (options) => new AstBackbone(parseAstConfig(options?.con
 for (const id of ['wav2vec2', 'hubert', 'unispeech', 'wavlm'] as Wav2Vec2Family[]) {
   registerBackbone(id, (options) => new Wav2Vec2Backbone(id, parseWav2Vec2Config(options?.config ?? WAV2VEC2_LARGE_CONFIG, `createBackbone('${id}')`)));
 }
+
+/** `createBackbone('imagebind', { config, padValue })`: `config` holds the audio branch's ImageBindModel arguments (omitted: imagebind_huge). */
+registerBackbone('imagebind', (options) => new ImageBindAudioBackbone(parseImageBindAudioConfig(options?.config ?? {}, "createBackbone('imagebind')"), { padValue: options?.padValue as number | undefined }));

@@ -1,7 +1,8 @@
 import type { Ops, ParamSpec } from '@anopatch/runtime';
 
 import { BackboneConfigError, type Backbone, type ForwardOptions, type LoadedWeights, type WeightRecord } from '../backbone.js';
-import { loadHfWeights, readHfConfig, unfold, type HfField } from '../common/hf.js';
+import { loadHfWeights, readHfConfig, type HfField } from '../common/hf.js';
+import { spectrogramPatches } from '../common/patches.js';
 
 /** The fields of Hugging Face's ASTConfig the model reads (config.json of an AST checkpoint). */
 export interface AstConfig {
@@ -146,24 +147,8 @@ export class AstBackbone implements Backbone {
     const L = c.max_length;
     const p = c.patch_size;
     const D = c.hidden_size;
-    const F = this.frequencyPatches;
-    const Tp = this.timePatches;
 
-    let x = input; // [B, T, M]
-    if (options.paddingMask !== undefined) {
-      const m = ops.reshape(options.paddingMask, [0, -1, 1]);
-      x = ops.add(ops.mul(x, ops.sub(ops.scalar(1), m)), ops.mul(m, ops.scalar(this.padValue)));
-    }
-    // cut or pad to max_length: append max_length pad frames, keep the first max_length
-    const padBlock = ops.add(ops.mul(ops.slice(x, 1, 0, 1), ops.scalar(0)), ops.constant(new Float32Array(L * M).fill(this.padValue), [1, L, M]));
-    x = ops.slice(ops.concat([x, padBlock], 1), 1, 0, L);
-
-    // Conv2d(1, D, p, stride (fs, ts)) on the [mel, time] image as unfold (time, then mel) + one matMul
-    let u = unfold(ops, x, p, c.time_stride, M); // [B, Tp, p*M]: (kt, mel)
-    u = ops.transpose(ops.reshape(u, [0, Tp, p, M]), [0, 3, 1, 2]); // [B, M, Tp, kt]
-    u = unfold(ops, ops.reshape(u, [0, M, Tp * p]), p, c.frequency_stride, Tp * p); // [B, F, p*Tp*p]: (kf, t, kt)
-    u = ops.transpose(ops.reshape(u, [0, F, p, Tp, p]), [0, 1, 3, 2, 4]); // [B, F, Tp, kf, kt]
-    u = ops.reshape(u, [0, F * Tp, p * p]);
+    const u = spectrogramPatches(ops, input, { melBins: M, frames: L, patch: p, frequencyStride: c.frequency_stride, timeStride: c.time_stride, padValue: this.padValue, paddingMask: options.paddingMask });
     const pw = ops.reshape(ops.param('embeddings.patch_embeddings.projection.weight'), [D, p * p]);
     const patches = ops.linear(u, pw, ops.param('embeddings.patch_embeddings.projection.bias'));
     tap('patch_embed', patches);
