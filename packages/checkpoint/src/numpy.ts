@@ -26,7 +26,7 @@ export class NumpyDtype implements Buildable {
     if (state[3] !== null && state[3] !== undefined) this.descr = `structured ${this.descr}`;
   }
   get dtype(): TensorDtype {
-    const dt = KINDS[this.descr];
+    const dt = Object.hasOwn(KINDS, this.descr) ? KINDS[this.descr] : undefined;
     if (!dt) throw new UnsupportedDtypeError(`${this.source}: numpy dtype '${this.descr}' is not supported`);
     return dt;
   }

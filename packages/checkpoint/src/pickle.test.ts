@@ -34,6 +34,7 @@ describe('the unpickler rejects everything outside its allow-list, naming it', (
     ['NEWOBJ of a storage class', pk(0x80, 2, 0x63, 'torch\nFloatStorage\n', 0x29, 0x81, 0x2e), 'torch.FloatStorage', /NEWOBJ on torch\.FloatStorage/],
     ['EXT1', pk(0x80, 2, 0x82, 1, 0x2e), undefined, /EXT1/],
     ['copyreg._reconstructor of a disallowed class', pk(0x80, 2, 0x63, 'copy_reg\n_reconstructor\n', 0x63, 'torch\nTensor\n', 0x63, '__builtin__\nobject\n', 0x4e, 0x87, 0x52, 0x2e), 'torch.Tensor', /_reconstructor of torch\.Tensor/],
+    ['a prototype name posing as a storage class', pk(0x80, 2, 0x63, 'torch\nconstructor\n', 0x2e), 'torch.constructor', /'torch\.constructor'/],
     ['tensor subclass', pk(0x80, 2, 0x63, 'torch._tensor\n_rebuild_from_type_v2\n', 0x63, 'torch._utils\n_rebuild_tensor_v2\n', 0x63, 'torch.nn\nBuffer\n', 0x2e), 'torch.nn.Buffer', /'torch\.nn\.Buffer'/],
   ];
   for (const [what, bytes, global, message] of cases) {

@@ -60,8 +60,8 @@ export function describeValue(x: unknown): string {
   return `a ${typeof x}`;
 }
 
-/** PyObject attribute merge shared by BUILD on plain objects: state is a dict or (dict, slots). */
-export function mergeAttrs(target: PyObject, state: unknown, source: string): void {
+/** BUILD on a plain object: state is a dict or (dict, slots). */
+function mergeAttrs(target: PyObject, state: unknown, source: string): void {
   const parts = Array.isArray(state) && state.length === 2 ? state : [state];
   for (const part of parts) {
     if (part === null) continue;

@@ -79,6 +79,7 @@ describe('safetensors', () => {
       expect(() => readSafetensors(header(json, data), { name: 'lie.safetensors' })).toThrow(msg);
     }
     expect(() => readSafetensors(header({ a: { dtype: 'C64', shape: [2], data_offsets: [0, 16] } }, data))).toThrow(UnsupportedDtypeError);
+    expect(() => readSafetensors(header({ a: { dtype: 'constructor', shape: [2], data_offsets: [0, 16] } }, data))).toThrow(UnsupportedDtypeError);
     const broken = header({ a: 1 });
     broken[9] = 0xff;
     expect(() => readSafetensors(broken)).toThrow(SafetensorsFormatError);

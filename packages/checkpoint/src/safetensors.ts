@@ -90,7 +90,8 @@ function parseHeader(src: ByteSource): { entries: Entry[]; metadata: Record<stri
     if (typeof value !== 'object' || value === null) return fail(`entry ${name} is not an object`);
     const { dtype, shape, data_offsets: offsets } = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string') return fail(`entry ${name} has no dtype`);
-    const dt = NAME_TO_DTYPE[dtype];
+    // own keys only: a header dtype such as 'constructor' must not reach Object.prototype
+    const dt = Object.hasOwn(NAME_TO_DTYPE, dtype) ? NAME_TO_DTYPE[dtype] : undefined;
     if (!dt) throw new UnsupportedDtypeError(`${s}: tensor ${name} has dtype ${dtype}, which is not supported`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return fail(`entry ${name} has a bad shape`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return fail(`entry ${name} has bad data_offsets`);
@@ -138,7 +139,7 @@ function expectedArray(dtype: TensorDtype): string {
 }
 
 function checkRecord(name: string, t: TensorRecord, target: string): void {
-  if (!(t.dtype in DTYPE_BYTES)) throw new UnsupportedDtypeError(`${target}: tensor ${name} has unknown dtype ${String(t.dtype)}`);
+  if (!Object.hasOwn(DTYPE_BYTES, t.dtype)) throw new UnsupportedDtypeError(`${target}: tensor ${name} has unknown dtype ${String(t.dtype)}`);
   if (t.data.constructor.name !== expectedArray(t.dtype)) throw new UnsupportedDtypeError(`${target}: tensor ${name} is ${t.dtype} but its data is a ${t.data.constructor.name}`);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new TensorLayoutError(`${target}: tensor ${name} has a bad shape [${t.shape.join(', ')}]`);
   if (numelOf(t.shape) !== t.data.length) throw new TensorLayoutError(`${target}: tensor ${name} has shape [${t.shape.join(', ')}] but ${t.data.length} values`);

@@ -75,14 +75,3 @@ export type CheckpointInput = string | Uint8Array;
 export function openSource(input: CheckpointInput, name?: string): ByteSource {
   return typeof input === 'string' ? new FileSource(input) : new BufferSource(name ?? '<buffer>', input);
 }
-
-/** Run `fn` with a source opened on `input`, closing it afterwards when we opened it. */
-export function withSource<T>(input: CheckpointInput | ByteSource, name: string | undefined, fn: (src: ByteSource) => T): T {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return fn(input);
-  const src = openSource(input, name);
-  try {
-    return fn(src);
-  } finally {
-    src.close();
-  }
-}

@@ -229,7 +229,7 @@ function torchResolver(source: string, plainClasses: ReadonlySet<string>): (modu
       default:
         break;
     }
-    if (module === 'torch' && name in STORAGE_DTYPES) {
+    if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name)) {
       const value: StorageClass = { storageDtype: STORAGE_DTYPES[name], torchName: q };
       return new PyGlobal(q, { value });
     }

@@ -82,7 +82,7 @@ class PickleWriter {
       this.byte(0x6a); // LONG_BINGET
       return this.u32(slot);
     }
-    const cls = STORAGE_CLASS[t.dtype];
+    const cls = Object.hasOwn(STORAGE_CLASS, t.dtype) ? STORAGE_CLASS[t.dtype] : undefined;
     if (!cls) throw new UnsupportedDtypeError(`${where}: torch has no ${t.dtype} storage to write`);
     if (numelOf(t.shape) !== t.data.length) throw new TensorLayoutError(`${where}: shape [${t.shape.join(', ')}] but ${t.data.length} values`);
     // the same data array written twice (tied weights) becomes one shared storage, as in torch
