@@ -103,6 +103,9 @@ describe('torch fixtures made with python3-torch 1.13', () => {
 
     const all = readTorchCheckpoint(join(out, 'lightning.ckpt'), { includeOtherTensors: true });
     expect(Array.from(all.otherTensors.get('optimizer_states.0.state.0.exp_avg')!.data as Float32Array)).toEqual(new Array<number>(12).fill(0.5));
+    // a state dict anywhere, addressed as tensor names address it (list index, int key)
+    const moments = readTorchCheckpoint(join(out, 'lightning.ckpt'), { stateDict: 'optimizer_states.0.state.0' });
+    expect([...moments.tensors.keys()]).toEqual(['step', 'exp_avg']);
     const cb = Object.keys(want).find((k) => k.endsWith('best_model_score'))!;
     expect(Array.from(all.otherTensors.get(cb)!.data as Float32Array)).toEqual([0.25]);
   });

@@ -505,8 +505,11 @@ function resolvePath(root: unknown, path: string, source: string): unknown {
   if (path === '') return root;
   let cur = root;
   for (const part of path.split('.')) {
-    if (cur instanceof Map && cur.has(part)) cur = cur.get(part);
+    // path parts are spelled as the tensor names spell keys: list indices and int dict keys as digits
+    const mapKey = cur instanceof Map ? [...(cur as Map<unknown, unknown>).keys()].find((k) => keyString(k) === part) : undefined;
+    if (cur instanceof Map && (mapKey !== undefined || cur.has(part))) cur = cur.get(mapKey ?? part);
     else if (cur instanceof PyObject && cur.attrs.has(part)) cur = cur.attrs.get(part);
+    else if (Array.isArray(cur) && /^\d+$/.test(part) && Number(part) < cur.length) cur = cur[Number(part)];
     else throw new StateDictPathError(`${source}: no '${path}' in the checkpoint (stuck at '${part}')`);
   }
   if (!(cur instanceof Map)) throw new StateDictPathError(`${source}: '${path}' is ${describeValue(cur)}, not a dict of tensors`);

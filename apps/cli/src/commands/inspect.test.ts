@@ -56,6 +56,19 @@ describe('anopatch inspect', () => {
     expect(stdout).toContain('"backbone": "beats"');
   });
 
+  it('shows a Lightning checkpoint\'s meta and honours --state-dict', async () => {
+    const ckpt = join(import.meta.dirname, '..', '..', '..', '..', 'tooling', 'reference', 'checkpoint', 'out', 'lightning.ckpt');
+    expect(await main(['inspect', ckpt, '--meta-lines', '3'])).toBe(EXIT.ok);
+    expect(stdout).toMatch(/format\s+torch-zip \(state dict at 'state_dict'\)/);
+    expect(stdout).toMatch(/tensors\s+5\n/);
+    expect(stdout).toMatch(/meta:\n {2}\{\n {4}"epoch": 3,\n {4}"global_step": 120,\n {2}\.\.\. \d+ more lines/);
+    stdout = '';
+    expect(await main(['inspect', ckpt, '--state-dict', 'optimizer_states.0.state.0', '--json'])).toBe(EXIT.ok);
+    const s = JSON.parse(stdout) as { tensors: number; names: { name: string }[] };
+    expect(s.names.map((n) => n.name)).toEqual(['step', 'exp_avg']);
+    expect(await main(['inspect', ckpt, '--names', 'x'])).toBe(EXIT.usage);
+  });
+
   it('fails with one line for a non-checkpoint', async () => {
     expect(await main(['inspect', referencePath('clip_a.wav')])).toBe(EXIT.failure);
     expect(stderr).toMatch(/^anopatch: UnknownCheckpointFormatError: .*clip_a\.wav: not a PyTorch zip checkpoint nor a safetensors file/);
