@@ -30,6 +30,12 @@ export interface Ops<T> {
 
   /** A model parameter by name (the model's own names; official names are mapped on load). */
   param(name: string): T;
+  /**
+   * Run `fn` and free every intermediate it created except what it returns (tf.tidy in TF.js; the
+   * identity for a graph lowering). Model code wraps layers in it so a forward pass holds one layer's
+   * intermediates at a time instead of the whole network's; gradients still flow through it.
+   */
+  scope<R extends T | T[]>(fn: () => R): R;
   /** The static shape of a parameter. */
   paramShape(name: string): readonly number[];
   /** A constant tensor. */

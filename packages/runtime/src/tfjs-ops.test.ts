@@ -221,6 +221,11 @@ describe.each(BACKENDS)('TfOps on %s', (backend) => {
     expect(lin.shape).toEqual([1, 2, 2]);
     expect(vals(lin)).toEqual([11, 25, 14, 31]);
     expect(vals(ops.dropout(b, 0))).toEqual([1, 2, 3]);
+    const before = tf.memory().numTensors;
+    const kept = ops.scope(() => ops.add(ops.mul(b, b), ops.scalar(1)));
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(vals(kept)).toEqual([2, 5, 10]);
+    expect(vals(tf.grad((t: tf.Tensor) => tf.sum(ops.scope(() => ops.mul(t, t))))(b))).toEqual([2, 4, 6]);
     expect(vals(ops.gradScale(b, 0.6))).toEqual([1, 2, 3]);
     expect(vals(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ops.gradScale(t, 0.5), t)))(b))).toEqual([1.5, 3, 4.5]);
     const dropped = vals(ops.dropout(ops.constant(new Float32Array(1000).fill(1), [1000]), 0.5));

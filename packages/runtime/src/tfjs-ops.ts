@@ -61,6 +61,9 @@ export class TfOps implements Ops<tf.Tensor> {
     if (!p) throw new MissingParamError(name);
     return p;
   }
+  scope<R extends tf.Tensor | tf.Tensor[]>(fn: () => R): R {
+    return tf.tidy(fn);
+  }
   paramShape(name: string): readonly number[] {
     return this.param(name).shape;
   }

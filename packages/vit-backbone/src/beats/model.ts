@@ -167,7 +167,8 @@ export class BeatsBackbone implements Backbone {
       x = ops.mul(x, ops.reshape(keep, [0, -1, 1]));
     }
 
-    x = ops.add(x, this.posConv(ops, x));
+    const x0 = x;
+    x = ops.scope(() => ops.add(x0, this.posConv(ops, x0)));
     tap('pos_conv', x);
     if (!c.layer_norm_first) x = ops.layerNorm(x, ops.param('encoder.layer_norm.weight'), ops.param('encoder.layer_norm.bias'), LN_EPS);
     tap('enc_ln', x);
@@ -180,8 +181,11 @@ export class BeatsBackbone implements Backbone {
       // layer drop as fairseq does it: the draw happens for every layer, in training only it skips
       const drop = random();
       if (!training || drop > c.encoder_layerdrop) {
-        if (c.relative_position_embedding && posBias === undefined) posBias = this.relativeBias(ops, x);
-        x = this.layer(ops, i, x, posBias, keyBias, training, i === 0 ? tap : undefined);
+        const xi = x;
+        if (c.relative_position_embedding && posBias === undefined) posBias = ops.scope(() => this.relativeBias(ops, xi));
+        const bias = posBias;
+        // one layer's intermediates alive at a time (layer 0's attention output is tapped, so not scoped away)
+        x = i === 0 && options.tap ? this.layer(ops, i, xi, bias, keyBias, training, tap) : ops.scope(() => this.layer(ops, i, xi, bias, keyBias, training));
       }
       tap(`layer_${i}`, x);
     }
@@ -254,24 +258,27 @@ export class BeatsBackbone implements Backbone {
     const q = heads(proj('q_proj'));
     const k = heads(proj('k_proj'));
     const v = heads(proj('v_proj'));
-    const qs = ops.mul(q, ops.scalar(Math.pow(hd, -0.5) / ATTN_ALPHA));
-    let scores = ops.matMul(qs, k, { transposeB: true }); // [B, H, P, P]
-    scores = ops.mul(ops.sub(scores, ops.max(scores, -1, true)), ops.scalar(ATTN_ALPHA));
-    if (keyBias !== undefined) scores = ops.add(scores, keyBias);
-    if (posBias !== undefined) {
-      let bias: T = posBias;
-      if (c.gru_rel_pos) {
-        // gate from the unscaled per-head query: sigmoid of grep_linear summed in groups of 4 -> (a, b)
-        const g = ops.linear(q, ops.param(`${a}.grep_linear.weight`), ops.param(`${a}.grep_linear.bias`)); // [B, H, P, 8]
-        const gates = ops.sigmoid(ops.sum(ops.reshape(g, [0, 0, 0, 2, 4]), -1)); // [B, H, P, 2]
-        const gateA = ops.slice(gates, 3, 0, 1);
-        const gateB = ops.slice(gates, 3, 1, 2);
-        const gate = ops.add(ops.mul(gateA, ops.sub(ops.mul(gateB, ops.param(`${a}.grep_a`)), ops.scalar(1))), ops.scalar(2));
-        bias = ops.mul(gate, posBias);
+    // only the probabilities leave this scope: the [B, H, P, P] temporaries before them are freed
+    let probs = ops.scope(() => {
+      const qs = ops.mul(q, ops.scalar(Math.pow(hd, -0.5) / ATTN_ALPHA));
+      let scores = ops.matMul(qs, k, { transposeB: true }); // [B, H, P, P]
+      scores = ops.mul(ops.sub(scores, ops.max(scores, -1, true)), ops.scalar(ATTN_ALPHA));
+      if (keyBias !== undefined) scores = ops.add(scores, keyBias);
+      if (posBias !== undefined) {
+        let bias: T = posBias;
+        if (c.gru_rel_pos) {
+          // gate from the unscaled per-head query: sigmoid of grep_linear summed in groups of 4 -> (a, b)
+          const g = ops.linear(q, ops.param(`${a}.grep_linear.weight`), ops.param(`${a}.grep_linear.bias`)); // [B, H, P, 8]
+          const gates = ops.sigmoid(ops.sum(ops.reshape(g, [0, 0, 0, 2, 4]), -1)); // [B, H, P, 2]
+          const gateA = ops.slice(gates, 3, 0, 1);
+          const gateB = ops.slice(gates, 3, 1, 2);
+          const gate = ops.add(ops.mul(gateA, ops.sub(ops.mul(gateB, ops.param(`${a}.grep_a`)), ops.scalar(1))), ops.scalar(2));
+          bias = ops.mul(gate, posBias);
+        }
+        scores = ops.add(scores, bias);
       }
-      scores = ops.add(scores, bias);
-    }
-    let probs = ops.softmax(scores, -1);
+      return ops.softmax(scores, -1);
+    });
     if (training) probs = ops.dropout(probs, c.attention_dropout);
     const out = ops.reshape(ops.transpose(ops.matMul(probs, v), [0, 2, 1, 3]), [0, 0, c.encoder_embed_dim]);
     return ops.linear(out, ops.param(`${a}.out_proj.weight`), ops.param(`${a}.out_proj.bias`));
