@@ -3,6 +3,7 @@ import { BackboneConfigError, registerBackbone } from './backbone.js';
 import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
 import { BeatsBackbone } from './beats/model.js';
 import { AstBackbone, parseAstConfig } from './ast/model.js';
+import { EatBackbone, parseEatConfig } from './eat/model.js';
 import { ImageBindAudioBackbone, parseImageBindAudioConfig } from './imagebind/model.js';
 import { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Family } from './wav2vec2/model.js';
 
@@ -32,7 +33,8 @@ export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
 export { paddingMaskFromLengths } from './padding.js';
 export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
 export { IMAGEBIND_PAD_VALUE, ImageBindAudioBackbone, parseImageBindAudioConfig, type ImageBindAudioConfig } from './imagebind/model.js';
-export { spectrogramPatches, type SpectrogramPatchOptions } from './common/patches.js';
+export { fitFrames, spectrogramPatches, type SpectrogramPatchOptions } from './common/patches.js';
+export { EAT_PAD_VALUE, EatBackbone, eatPositions, parseEatConfig, type EatConfig } from './eat/model.js';
 export { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Config, type Wav2Vec2Family } from './wav2vec2/model.js';
 export { readHfConfig, loadHfWeights, unfold, stridedConv1d, type HfField, type HfFieldKind } from './common/hf.js';
 
@@ -60,3 +62,6 @@ for (const id of ['wav2vec2', 'hubert', 'unispeech', 'wavlm'] as Wav2Vec2Family[
 
 /** `createBackbone('imagebind', { config, padValue })`: `config` holds the audio branch's ImageBindModel arguments (omitted: imagebind_huge). */
 registerBackbone('imagebind', (options) => new ImageBindAudioBackbone(parseImageBindAudioConfig(options?.config ?? {}, "createBackbone('imagebind')"), { padValue: options?.padValue as number | undefined }));
+
+/** `createBackbone('eat', { config, padValue })`: `config` holds EAT's encoder hyper-parameters (omitted: EAT-base). */
+registerBackbone('eat', (options) => new EatBackbone(parseEatConfig(options?.config ?? {}, "createBackbone('eat')"), { padValue: options?.padValue as number | undefined }));

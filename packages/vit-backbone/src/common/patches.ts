@@ -28,17 +28,26 @@ export function spectrogramPatches<T>(ops: Ops<T>, input: T, o: SpectrogramPatch
   const { melBins: M, frames: L, patch: p } = o;
   const F = Math.floor((M - p) / o.frequencyStride) + 1;
   const Tp = Math.floor((L - p) / o.timeStride) + 1;
-  let x = input;
-  if (o.paddingMask !== undefined) {
-    const m = ops.reshape(o.paddingMask, [0, -1, 1]);
-    x = ops.add(ops.mul(x, ops.sub(ops.scalar(1), m)), ops.mul(m, ops.scalar(o.padValue)));
-  }
-  // cut or pad to `frames`: append that many pad frames, keep the first `frames`
-  const padBlock = ops.add(ops.mul(ops.slice(x, 1, 0, 1), ops.scalar(0)), ops.constant(new Float32Array(L * M).fill(o.padValue), [1, L, M]));
-  x = ops.slice(ops.concat([x, padBlock], 1), 1, 0, L);
+  const x = fitFrames(ops, input, L, M, o.padValue, o.paddingMask);
   let u = unfold(ops, x, p, o.timeStride, M); // [B, Tp, p*M]: (kt, mel)
   u = ops.transpose(ops.reshape(u, [0, Tp, p, M]), [0, 3, 1, 2]); // [B, M, Tp, kt]
   u = unfold(ops, ops.reshape(u, [0, M, Tp * p]), p, o.frequencyStride, Tp * p); // [B, F, p*Tp*p]: (kf, t, kt)
   u = ops.transpose(ops.reshape(u, [0, F, p, Tp, p]), [0, 1, 3, 2, 4]); // [B, F, Tp, kf, kt]
   return ops.reshape(u, [0, F * Tp, p * p]);
+}
+
+/**
+ * A normalised fbank [B, T, mel] cut or padded to exactly `frames` frames with `padValue` (what the
+ * official AST / ImageBind / EAT feature extraction does before normalising); frames the padding
+ * mask marks take `padValue` too, so a clip in a padded batch sees what it sees alone.
+ */
+export function fitFrames<T>(ops: Ops<T>, input: T, frames: number, melBins: number, padValue: number, paddingMask?: T): T {
+  let x = input;
+  if (paddingMask !== undefined) {
+    const m = ops.reshape(paddingMask, [0, -1, 1]);
+    x = ops.add(ops.mul(x, ops.sub(ops.scalar(1), m)), ops.mul(m, ops.scalar(padValue)));
+  }
+  // append `frames` pad frames, keep the first `frames`
+  const padBlock = ops.add(ops.mul(ops.slice(x, 1, 0, 1), ops.scalar(0)), ops.constant(new Float32Array(frames * melBins).fill(padValue), [1, frames, melBins]));
+  return ops.slice(ops.concat([x, padBlock], 1), 1, 0, frames);
 }
