@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,36 @@ describe('anopatch embed + score (built CLI)', () => {
   });
 });
 
+describe('Ctrl-C (SIGINT)', () => {
+  it('stops after the batch in flight with exit 130; the same command then resumes from the cache', async () => {
+    const target = join(dir, 'interrupted');
+    const args = [BIN, 'demo', '--out', target, '--size', 'tiny', '--types', 'fan,valve', '--engine', 'tfjs', '--batch-size', '2', '--json'];
+    const first = await new Promise<Run>((resolve) => {
+      const child = spawn(process.execPath, args, { env: { ...process.env, ANOPATCH_BACKEND: 'wasm' } });
+      let stderr = '';
+      let stdout = '';
+      let sent = false;
+      child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += String(d);
+        if (!sent && /embed dev: \d+\/56/.test(stderr)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(first.code).toBe(130);
+    expect(first.stderr).toMatch(/interrupted; finished work is saved/);
+    expect(existsSync(join(target, 'demo.json'))).toBe(false);
+    const again = await cli('demo', '--out', target, '--size', 'tiny', '--types', 'fan,valve', '--engine', 'tfjs', '--json');
+    expect(again.code).toBe(0);
+    const j = JSON.parse(again.stdout) as DemoJson;
+    expect(j.splits[0]!.embeddingsFromCache).toBeGreaterThan(0);
+    expect(j.splits[0]!.embeddingsFromCache).toBeLessThan(56);
+  });
+});
+
 describe('errors: one line, documented exit codes', () => {
   const oneLine = (r: Run): string[] => r.stderr.trim().split('\n');
 
@@ -187,11 +217,11 @@ describe('errors: one line, documented exit codes', () => {
     expect(bad.code).toBe(2);
   });
 
-  it('--help works (exit 0)', async () => {
-    for (const c of ['demo', 'train']) {
-      const r = await cli(c, '--help');
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`Usage: anopatch ${c}`);
-    }
+  it('--help works (exit 0) and lists the paper defaults', async () => {
+    const r = await cli('train', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: anopatch train');
+    expect(r.stdout).toMatch(/--lr <x>.*\(default: "1e-4"\)/);
+    expect(r.stdout).toContain('--resume');
   });
 });

@@ -4,9 +4,9 @@ import type { Evaluation2020, Table1 } from '@anopatch/dcase-eval';
 import { Option, type Command } from 'commander';
 
 import { UsageError } from '../errors.js';
-import { positiveInt } from '../lib/flags.js';
+import { engineOption, positiveInt } from '../lib/flags.js';
 import { interruptOnSigint } from '../lib/interrupt.js';
-import { buildEmbedder, buildModel } from '../lib/model.js';
+import { buildEmbedder, buildModel, type Engine } from '../lib/model.js';
 import { ProgressReporter } from '../lib/progress.js';
 import { barChartPng, summaryHtml, type SummaryTable } from '../lib/summary.js';
 
@@ -16,6 +16,7 @@ interface DemoFlags {
   types: string;
   seed: string;
   batchSize: string;
+  engine?: Engine;
   json?: boolean;
 }
 
@@ -57,6 +58,7 @@ export function register(program: Command): void {
     .option('--types <list>', 'machine types (comma-separated, DCASE 2020 names)', 'fan,pump,valve')
     .option('--seed <n>', 'seed of the synthetic data and of the model init', '0')
     .option('--batch-size <n>', 'clips per forward pass', '8')
+    .addOption(engineOption())
     .option('--json', 'print the results as one JSON object on stdout')
     .action(async (flags: DemoFlags) => {
       const { generateDataset, SYNTH_PRESETS, DCASE2020_TYPES } = await import('@anopatch/dcase-synth');
@@ -80,7 +82,13 @@ export function register(program: Command): void {
         reporter.log(`data: ${synth.clips.length} synthetic clips (${types.join(', ')}; ${flags.size}) in ${data}${synth.cached ? ' (reused)' : ''}`);
         const built = await buildModel({ tiny: true, seed: String(seed), embedDim: '128' });
         reporter.log(`model: ${built.description}`);
-        const embedder = await buildEmbedder(built, positiveInt('--batch-size', flags.batchSize, 8));
+        const embedder = await buildEmbedder(built, {
+          batchSize: positiveInt('--batch-size', flags.batchSize, 8),
+          engine: flags.engine ?? 'onnx',
+          explicit: flags.engine !== undefined,
+          log: (l) => reporter.log(l),
+        });
+        reporter.log(`engine: ${embedder.engine === 'onnx' ? 'ONNX Runtime' : 'TF.js'}`);
         const result = await runPipeline({
           data,
           edition: 2020,
@@ -94,7 +102,7 @@ export function register(program: Command): void {
         const table = result.table as Table1;
         const units: DemoUnit[] = result.splits.flatMap((s) => ((s.evaluation as Evaluation2020 | null)?.units ?? []).map((u) => ({ split: s.split, type: u.type, id: u.id, auc: u.auc, pauc: u.pauc })));
         const notes = [
-          `Model: ${built.description}.`,
+          `Model: ${built.description}; embedded with ${embedder.engine === 'onnx' ? 'ONNX Runtime' : 'TF.js'}.`,
           'The data are synthetic (dcase-synth), the model is a tiny randomly initialised BEATs-architecture network with an untrained pooling head: these numbers show the pipeline working end to end, they are not the paper\'s results (for those: `anopatch train` with BEATs_iter3.pt on the real DCASE data, then `anopatch-bench`).',
         ];
         const categories = [...new Set([...table.dev.types, ...table.eval.types].map((t) => t.type))];
@@ -117,6 +125,7 @@ export function register(program: Command): void {
           out,
           data,
           model: built.description,
+          engine: embedder.engine,
           randomInit: built.randomInit,
           modelHash: embedder.hash,
           clips: synth.clips.length,
@@ -127,6 +136,7 @@ export function register(program: Command): void {
           seconds: Number(seconds.toFixed(1)),
         };
         writeJsonAtomic(join(out, 'demo.json'), summary);
+        await embedder.release();
         if (flags.json) {
           process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
         } else {

@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 
 import { Option, type Command } from 'commander';
 
-import { editionOption, modelOptions, positiveInt } from '../lib/flags.js';
+import { editionOption, engineOption, modelOptions, positiveInt } from '../lib/flags.js';
 import { interruptOnSigint } from '../lib/interrupt.js';
-import { buildEmbedder, buildModel, type ModelFlags } from '../lib/model.js';
+import { buildEmbedder, buildModel, type Engine, type ModelFlags } from '../lib/model.js';
 import { ProgressReporter } from '../lib/progress.js';
 
 interface EmbedFlags extends ModelFlags {
@@ -15,6 +15,7 @@ interface EmbedFlags extends ModelFlags {
   out: string;
   cache?: string;
   batchSize?: string;
+  engine?: Engine;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function register(program: Command): void {
   )
     .option('--cache <dir>', 'embedding cache (default <out>/cache)')
     .option('--batch-size <n>', 'clips per forward pass', '8')
+    .addOption(engineOption())
     .option('--json', 'print a JSON summary on stdout')
     .action(async (flags: EmbedFlags) => {
       const { DataDirError, embedSplit } = await import('@anopatch/anopatch');
@@ -40,7 +42,13 @@ export function register(program: Command): void {
       const reporter = new ProgressReporter();
       const built = await buildModel(flags);
       reporter.log(`model: ${built.description}`);
-      const embedder = await buildEmbedder(built, positiveInt('--batch-size', flags.batchSize, 8));
+      const embedder = await buildEmbedder(built, {
+        batchSize: positiveInt('--batch-size', flags.batchSize, 8),
+        engine: flags.engine ?? 'onnx',
+        explicit: flags.engine !== undefined,
+        log: (l) => reporter.log(l),
+      });
+      reporter.log(`engine: ${embedder.engine}`);
       const edition = flags.edition === '2020' ? 2020 : 2023;
       const splits = flags.split === 'all' ? (['dev', 'eval'] as const).filter((s) => hasSplit(flags.data, s)) : [flags.split];
       // no split folder at all: let embedSplit name the missing data folder in its error
@@ -64,8 +72,9 @@ export function register(program: Command): void {
         }
       } finally {
         stop.dispose();
+        await embedder.release();
       }
-      if (flags.json) process.stdout.write(JSON.stringify({ model: built.description, modelHash: embedder.hash, splits: results }, null, 1) + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify({ model: embedder.description, engine: embedder.engine, modelHash: embedder.hash, splits: results }, null, 1) + '\n');
       else for (const r of results) process.stdout.write(`${r.split}: ${r.clips} clips x ${r.dim} -> ${r.dir}/embeddings.npy (${r.fromCache} from cache)\n`);
     });
 }

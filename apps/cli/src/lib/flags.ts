@@ -13,6 +13,11 @@ export function modelOptions(cmd: Command): Command {
     .option('--embed-dim <n>', 'embedding dimension of a new head (paper: 128)', '128');
 }
 
+/** --engine for commands that embed (train always runs on TF.js). */
+export function engineOption(): Option {
+  return new Option('--engine <engine>', 'inference engine: onnx (ONNX Runtime; falls back to TF.js where it does not load) or tfjs').choices(['onnx', 'tfjs']);
+}
+
 export function editionOption(): Option {
   return new Option('--edition <year>', 'DCASE Task 2 edition (file layout, banks and metrics)').choices(['2020', '2023']).makeOptionMandatory();
 }
