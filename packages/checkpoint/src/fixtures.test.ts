@@ -135,6 +135,19 @@ describe('torch fixtures made with python3-torch 1.13', () => {
     expect(() => readTorchCheckpoint(join(out, 'nested.pt'), { stateDict: 'model.nope' })).toThrow(/nested\.pt: no 'model\.nope' in the checkpoint/);
   });
 
+  it('proto1.pt / proto4.pt: torch.save with pickle protocols 1 and 4 read the same', () => {
+    for (const file of ['proto1.pt', 'proto4.pt']) {
+      const ck = readTorchCheckpoint(join(out, file));
+      const want = expected[file]!;
+      expect(ck.stateDictPath, file).toBe('model');
+      for (const [k, w] of Object.entries(want).filter(([k]) => k.startsWith('model.'))) expectTensor(ck.tensors.get(k.slice('model.'.length)), w, `${file} ${k}`);
+      expect(ck.meta, file).toEqual({
+        args: { lr: 0.5, name: 'x', sizes: [1, 2] },
+        extra: { f: 1.25, big: (2n ** 70n).toString(), neg: -7, s: [1], b: { $bytes: 'AP8=' }, u: 'café' },
+      });
+    }
+  });
+
   it('hydra.ckpt: OmegaConf hyper_parameters become plain data', () => {
     const ck = readTorchCheckpoint(join(out, 'hydra.ckpt'));
     expect(ck.meta).toEqual({
@@ -199,7 +212,7 @@ describe('safetensors written by the official library (safetensors 0.8.0)', () =
 });
 
 describe('inspectCheckpoint', () => {
-  const files = ['dtypes.pt', 'views.pt', 'lightning.ckpt', 'nested.pt', 'hydra.ckpt', 'reference.safetensors'].map((f) => join(out, f));
+  const files = ['dtypes.pt', 'views.pt', 'lightning.ckpt', 'nested.pt', 'hydra.ckpt', 'proto1.pt', 'proto4.pt', 'reference.safetensors'].map((f) => join(out, f));
   files.push(join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'reference', 'tiny_beats.pt'));
 
   it('gives the same names, dtypes, shapes and meta as a full read, without the data', () => {

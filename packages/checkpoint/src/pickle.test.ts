@@ -117,9 +117,9 @@ describe('storages and views are checked before anything is allocated', () => {
     const p = pk(0x80, 2, 0x7d, 0x28,
       ...str('a'), 0x4b, 7, ...str('b'), 0x4d, 0x34, 0x12, ...str('c'), ...int(-5), ...str('d'), 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff,
       ...str('e'), 0x49, '123\n', ...str('f'), 0x8c, 2, 'hi', ...str('g'), 0x55, 2, 'yo', ...str('h'), 0x47, 0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18,
-      ...str('i'), 0x43, 2, 1, 2, ...str('l'), 0x55, 2, 0x80, 0x9f, ...str('n'), 0x63, '_codecs\nencode\n', 0x58, 4, 0, 0, 0, 0xc2, 0x80, 0xc3, 0xbf, ...str('latin1'), 0x86, 0x52, ...str('j'), 0x8f, 0x28, 0x4b, 1, 0x90, ...str('k'), 0x4e,
+      ...str('i'), 0x43, 2, 1, 2, ...str('l'), 0x55, 2, 0x80, 0x9f, ...str('n'), 0x63, '_codecs\nencode\n', 0x58, 4, 0, 0, 0, 0xc2, 0x80, 0xc3, 0xbf, ...str('latin1'), 0x86, 0x52, ...str('j'), 0x8f, 0x28, 0x4b, 1, 0x90, ...str('k'), 0x4e, ...str('o'), 0x46, '-inf\n', ...str('p'), 0x46, '2.5e-3\n',
       0x75, 0x2e);
     const ck = load(p);
-    expect(ck.meta).toEqual({ a: 7, b: 0x1234, c: -5, d: '-9223372036854775808', e: 123, f: 'hi', g: 'yo', h: Math.PI, i: { $bytes: 'AQI=' }, j: [1], k: null, l: '\x80\x9f', n: { $bytes: 'gP8=' } });
+    expect(ck.meta).toEqual({ a: 7, b: 0x1234, c: -5, d: '-9223372036854775808', e: 123, f: 'hi', g: 'yo', h: Math.PI, i: { $bytes: 'AQI=' }, j: [1], k: null, l: '\x80\x9f', n: { $bytes: 'gP8=' }, o: -Infinity, p: 0.0025 });
   });
 });

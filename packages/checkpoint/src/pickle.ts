@@ -302,8 +302,10 @@ class Unpickler {
           break;
         case 0x46: {
           // FLOAT (text)
+          // Python's repr: also inf, -inf, nan
           const s = this.line().trim();
-          const v = Number(s);
+          const special: Record<string, number> = { inf: Infinity, '+inf': Infinity, '-inf': -Infinity, nan: NaN, '-nan': NaN, '+nan': NaN };
+          const v = Object.hasOwn(special, s.toLowerCase()) ? special[s.toLowerCase()]! : Number(s);
           if (Number.isNaN(v) && !/^[+-]?nan$/i.test(s)) this.fail(`bad FLOAT ${s}`);
           this.stack.push(v);
           break;

@@ -139,6 +139,16 @@ with open(os.path.join(OUT, 'nested.pt'), 'wb') as f:
     f.write(buf.getvalue())
 record('nested.pt', nested)
 
+# --- the same kind of content under pickle protocols 1 and 4 (torch.save's pickle_protocol) -----
+for proto in (1, 4):
+    obj = {
+        'args': argparse.Namespace(lr=0.5, name='x', sizes=(1, 2)),
+        'model': OrderedDict([('w', torch.arange(6.0).reshape(2, 3).t()), ('n', torch.tensor(3))]),
+        'extra': {'f': 1.25, 'big': 2 ** 70, 'neg': -7, 's': frozenset([1]), 'b': b'\x00\xff', 'u': 'caf\u00e9'},
+    }
+    torch.save(obj, os.path.join(OUT, f'proto{proto}.pt'), pickle_protocol=proto)
+    record(f'proto{proto}.pt', obj)
+
 # --- a Hydra-style Lightning checkpoint whose hyper_parameters are an OmegaConf DictConfig ------
 from omegaconf import OmegaConf  # Debian python3-omegaconf
 
