@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { decodeWav, kaldiFbank } from '@anopatch/audio-features';
-import { scanDataset } from '@anopatch/dcase-eval';
+import { groundTruthFromScan, loadGroundTruth2020, loadGroundTruth2023, scanDataset } from '@anopatch/dcase-eval';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import {
@@ -198,7 +198,7 @@ describe('@anopatch/dcase-synth', () => {
 });
 
 describe('dcase-synth sets read back through @anopatch/dcase-eval', () => {
-  it('DCASE 2020: scanDataset finds every clip with its ID and label, nothing unknown', async () => {
+  it('DCASE 2020: scanDataset finds every clip with its ID and label; the eval ground truth loads and matches the plan', async () => {
     const d = await tempDir();
     const g = await generateDataset(d, { ...tiny2020, trainPerMachine: 2, testNormalPerMachine: 2, testAnomalyPerMachine: 2, clipSeconds: 0.25 });
     for (const split of ['dev', 'eval'] as const) {
@@ -212,9 +212,19 @@ describe('dcase-synth sets read back through @anopatch/dcase-eval', () => {
         expect(r.label).toBe(split === 'eval' && r.subset === 'test' ? 'unknown' : clip.label);
       }
     }
+    const dev = groundTruthFromScan(scanDataset(d, { edition: 2020, split: 'dev' }));
+    expect(dev.units.map((u) => `${u.type}/${u.group}`).sort()).toEqual(['fan/00', 'fan/02', 'valve/00', 'valve/02']);
+    const truth = loadGroundTruth2020(join(d, 'ground_truth'));
+    expect(truth.units.map((u) => `${u.type}/${u.group}`).sort()).toEqual(['fan/01', 'fan/03', 'valve/01', 'valve/03']);
+    for (const u of truth.units) {
+      for (const t of u.clips) {
+        const clip = g.clips.find((c) => c.path === `eval_data/${u.type}/test/${t.file}`)!;
+        expect(t.label).toBe(clip.label === 'anomaly' ? 1 : 0);
+      }
+    }
   });
 
-  it('DCASE 2023: scanDataset reads sections, domains and attributes, nothing unknown', async () => {
+  it('DCASE 2023: scanDataset reads sections, domains and attributes; the evaluator ground truth loads and matches the plan', async () => {
     const d = await tempDir();
     const g = await generateDataset(d, { ...tiny2023, trainPerMachine: 2, targetTrainPerSection: 1, testNormalPerMachine: 2, testAnomalyPerMachine: 1, clipSeconds: 0.25 });
     const dev = scanDataset(d, { edition: 2023, split: 'dev' });
@@ -230,5 +240,16 @@ describe('dcase-synth sets read back through @anopatch/dcase-eval', () => {
     const evalScan = scanDataset(d, { edition: 2023, split: 'eval' });
     expect(evalScan.unknown).toEqual([]);
     expect(evalScan.records.filter((r) => r.subset === 'test').every((r) => r.label === 'unknown')).toBe(true);
+    const truth = loadGroundTruth2023(join(d, 'ground_truth'));
+    expect(truth.units).toHaveLength(1);
+    const unit = truth.units[0]!;
+    expect(unit.type).toBe('grinder');
+    expect(unit.clips).toHaveLength(6);
+    for (const t of unit.clips) {
+      const clip = g.clips.find((c) => c.path === `eval_data/grinder/test/${t.file}`)!;
+      expect(t.label).toBe(clip.label === 'anomaly' ? 1 : 0);
+      expect(t.domain).toBe(clip.domain);
+      expect(unit.aliases.get(clip.labelledName)).toBe(t.file);
+    }
   });
 });
