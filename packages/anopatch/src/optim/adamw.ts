@@ -48,7 +48,10 @@ export class AdamW {
     this.config = { ...ADAMW_DEFAULTS, ...config };
     this.params = params;
     for (const [name, p] of params) {
-      this.slots.set(name, { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false), step: 0 });
+      const [zm, zv] = [tf.zerosLike(p), tf.zerosLike(p)];
+      this.slots.set(name, { m: tf.variable(zm, false), v: tf.variable(zv, false), step: 0 });
+      // the variables hold their own references to the data; the handles would only inflate tf.memory()
+      tf.dispose([zm, zv]);
     }
   }
 

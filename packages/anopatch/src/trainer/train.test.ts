@@ -137,6 +137,29 @@ describe('train (tiny BEATs fixture on generated classes)', () => {
     modelB.dispose();
   });
 
+  it('Ctrl-C (SIGINT) with handleSigint: saves the last finished step, returns, and removes its handler', async () => {
+    const outDir = tmp();
+    const model = tinyModel();
+    const listeners = process.listenerCount('SIGINT');
+    const r = await train({
+      model,
+      data: arrayClipSource(clips),
+      config: { ...tinyConfig, totalSteps: 10 },
+      outDir,
+      handleSigint: true,
+      onProgress: (p) => {
+        if (p.step === 2) process.emit('SIGINT', 'SIGINT');
+      },
+    });
+    expect(r.stopped).toBe(true);
+    expect(r.step).toBe(2);
+    expect(JSON.parse(readFileSync(join(outDir, 'checkpoints', 'latest.json'), 'utf8'))).toEqual({ step: 2, dir: 'step-00000002' });
+    expect(existsSync(join(outDir, 'model.json'))).toBe(false); // not finished: no final model
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
+    r.head.dispose();
+    model.dispose();
+  });
+
   it('refuses to resume with a different recipe, or without a checkpoint', async () => {
     const outDir = tmp();
     const model = tinyModel();
