@@ -205,6 +205,11 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     return value;
   }
 
+  /** A graph holds no memory while it is built: scopes only matter to eager lowerings. */
+  scope<R extends OnnxValue | OnnxValue[]>(fn: () => R): R {
+    return fn();
+  }
+
   paramShape(name: string): readonly number[] {
     const t = this.weights.get(name);
     if (!t) throw new MissingParameterError(name, this.source);
