@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { loadAudio16k, presetFbank } from '@anopatch/audio-features';
 import { readNpy } from '@anopatch/checkpoint';
+import { auc, pauc } from '@anopatch/dcase-eval';
+import { generateDataset } from '@anopatch/dcase-synth';
 import { buildOnnxModel, OnnxSession } from '@anopatch/onnx-engine';
 import { createTfParams, TfOps } from '@anopatch/runtime';
 import { BEATS_MEL_BINS, BeatsBackbone, parseBeatsConfig, type WeightRecord } from '@anopatch/vit-backbone';
@@ -299,4 +302,105 @@ export async function compareBeatsEngines(options: SpeedComparisonOptions): Prom
     rows.push({ engine: `tfjs-${t.backend}`, clipsPerSecond: t.clipsPerSecond, medianSeconds: t.medianSeconds });
   }
   return { threads, rows };
+}
+
+export interface Int8AucOptions {
+  /** Output folder of the reference script (params/ for the full-size BEATs weights). */
+  referenceDir: string;
+  /** Where the synthetic DCASE 2020 set is written (reused when already there). */
+  datasetDir: string;
+  machineTypes?: string[];
+  trainPerMachine?: number;
+  testPerClass?: number;
+  clipSeconds?: number;
+  threads?: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface Int8AucRow {
+  machineType: string;
+  aucFp32: number;
+  aucInt8: number;
+  paucFp32: number;
+  paucInt8: number;
+}
+
+function poolMeanStd(tokens: Float32Array, p: number, c: number): Float32Array {
+  const out = new Float32Array(2 * c);
+  for (let j = 0; j < c; j++) {
+    let s = 0;
+    for (let i = 0; i < p; i++) s += tokens[i * c + j]!;
+    const m = s / p;
+    let v = 0;
+    for (let i = 0; i < p; i++) v += (tokens[i * c + j]! - m) ** 2;
+    out[j] = m;
+    out[c + j] = Math.sqrt(v / p);
+  }
+  return out;
+}
+
+function cosineDistance(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return 1 - ab / Math.sqrt(aa * bb);
+}
+
+/**
+ * What int8 costs in detection quality: the same full-size BEATs (reference weights) exported fp32
+ * and int8, tokens mean+std pooled, k=1 cosine KNN against each machine's normal training clips,
+ * AUC / pAUC per machine type on a dcase-synth DCASE 2020 set. The weights are random (no pretrained
+ * checkpoint is available offline), so absolute AUCs mean little; the fp32 -> int8 change is the point.
+ */
+export async function measureInt8AucChange(options: Int8AucOptions): Promise<Int8AucRow[]> {
+  const log = options.onProgress ?? (() => undefined);
+  const machineTypes = options.machineTypes ?? ['fan', 'valve'];
+  const ds = await generateDataset(options.datasetDir, {
+    edition: 2020,
+    machineTypes,
+    splits: ['dev'],
+    idsPerType: 1,
+    trainPerMachine: options.trainPerMachine ?? 10,
+    testNormalPerMachine: options.testPerClass ?? 8,
+    testAnomalyPerMachine: options.testPerClass ?? 8,
+    clipSeconds: options.clipSeconds ?? 2,
+  });
+  const { cfg, tensors } = readNpyParams(join(options.referenceDir, 'params'));
+  const threads = options.threads ?? availableParallelism();
+  const fp32 = await OnnxSession.create(exportOursBeats(cfg, tensors), { threads });
+  const int8 = await OnnxSession.create(exportOursBeats(cfg, tensors, 'int8'), { threads });
+  try {
+    const emb = new Map<string, { fp32: Float32Array; int8: Float32Array }>();
+    for (const [i, clip] of ds.clips.entries()) {
+      const wave = await loadAudio16k(join(ds.root, clip.path));
+      const fb = presetFbank(wave, 'beats', { source: clip.path });
+      const feed = { fbank: { shape: [1, fb.frames, fb.bins], data: fb.data } };
+      const a = (await fp32.run(feed, ['tokens'])).tokens!;
+      const b = (await int8.run(feed, ['tokens'])).tokens!;
+      const [, p, c] = a.shape as [number, number, number];
+      emb.set(clip.path, { fp32: poolMeanStd(a.data as Float32Array, p, c), int8: poolMeanStd(b.data as Float32Array, p, c) });
+      if ((i + 1) % 10 === 0) log(`embedded ${i + 1}/${ds.clips.length} clips`);
+    }
+    const rows: Int8AucRow[] = [];
+    for (const type of machineTypes) {
+      const of = ds.clips.filter((c) => c.machineType === type);
+      const train = of.filter((c) => c.set === 'train');
+      const test = of.filter((c) => c.set === 'test');
+      const labels = test.map((c) => (c.label === 'anomaly' ? 1 : 0));
+      const score = (k: 'fp32' | 'int8') =>
+        test.map((t) => Math.min(...train.filter((r) => r.machine === t.machine).map((r) => cosineDistance(emb.get(t.path)![k], emb.get(r.path)![k]))));
+      const s32 = score('fp32');
+      const s8 = score('int8');
+      rows.push({ machineType: type, aucFp32: auc(labels, s32), aucInt8: auc(labels, s8), paucFp32: pauc(labels, s32), paucInt8: pauc(labels, s8) });
+    }
+    return rows;
+  } finally {
+    await fp32.release();
+    await int8.release();
+  }
 }
