@@ -25,6 +25,8 @@ export interface EmbedFilesOptions {
 
 export interface EmbedFilesResult {
   embeddings: Float32Array[];
+  /** sha256 of each file's bytes, in input order */
+  hashes: string[];
   /** how many came from the cache */
   cached: number;
 }
@@ -44,6 +46,7 @@ export async function embedFiles(paths: readonly string[], embedder: ClipEmbedde
   const stage = options.stage ?? 'embed';
   const batchSize = options.batchSize ?? 8;
   const out = new Array<Float32Array>(paths.length);
+  const hashes = new Array<string>(paths.length);
   let cached = 0;
   let done = 0;
   let pending: { index: number; hash: string; wave: Float32Array }[] = [];
@@ -64,6 +67,7 @@ export async function embedFiles(paths: readonly string[], embedder: ClipEmbedde
   for (const [i, path] of paths.entries()) {
     const bytes = await readFile(path);
     const hash = sha256Hex(bytes);
+    hashes[i] = hash;
     const hit = cache?.get(hash);
     if (hit) {
       out[i] = hit;
@@ -77,7 +81,7 @@ export async function embedFiles(paths: readonly string[], embedder: ClipEmbedde
   }
   await flush();
   onProgress?.({ stage, done: paths.length, total: paths.length, cached });
-  return { embeddings: out, cached };
+  return { embeddings: out, hashes, cached };
 }
 
 /** One clip of an embedding set: what the dataset scan said about it, paths relative to the data root. */
@@ -91,6 +95,8 @@ export interface EmbeddedClipInfo {
   domain: 'source' | 'target' | 'unknown' | null;
   label: 'normal' | 'anomaly' | 'unknown';
   attributes: string | null;
+  /** sha256 of the file's bytes when it was embedded (a changed file is embedded again) */
+  sha256?: string;
 }
 
 /** `<dir>/embeddings.json` (+ `embeddings.npy`, float32 [N, dim] in clip order). */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,22 @@ describe('runPipeline (DCASE 2020 layout, tiny random-init BEATs)', () => {
     expect(fromCache.splits.map((s) => s.embeddingsFromCache)).toEqual([26, 26]);
     expect(readFileSync(join(out, 'results.csv'), 'utf8')).toBe(firstCsv);
     expect(fromCache.table).toEqual(first.table);
+  });
+
+  it('a changed clip (same path, new bytes) invalidates the saved embeddings and only it is embedded again', async () => {
+    const out = join(dir, 'run2020');
+    const victim = join(data2020, 'dev_data', 'fan', 'test', 'normal_id_00_00000000.wav');
+    const bytes = readFileSync(victim);
+    const changed = Buffer.from(bytes);
+    changed[100] = (changed[100]! + 1) & 0xff;
+    writeFileSync(victim, changed);
+    try {
+      const res = await runPipeline({ data: data2020, edition: 2020, out, embedder, splits: ['dev'] });
+      expect(res.splits[0]!.embeddingsReused).toBe(false);
+      expect(res.splits[0]!.embeddingsFromCache).toBe(25);
+    } finally {
+      writeFileSync(victim, bytes);
+    }
   });
 
   it('an interrupt stops between batches with InterruptedError and the rerun resumes from the cache', async () => {

@@ -25,6 +25,7 @@ import { buildDetector, groupOf, groupThreshold, type BankChoice, type ScoredCli
 import { clipInfo, EMBEDDINGS_JSON, embedFiles, loadEmbeddingSet, saveEmbeddingSet, type EmbeddingSet } from './embed.js';
 import type { ClipEmbedder } from './embedder.js';
 import { checkInterrupted, DataDirError } from './errors.js';
+import { fileHash } from './hash.js';
 import type { ProgressFn } from './progress.js';
 
 export interface EmbedSplitOptions {
@@ -61,8 +62,11 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<{ set: Emb
   if (existsSync(join(out, EMBEDDINGS_JSON))) {
     try {
       const prev = loadEmbeddingSet(out);
+      // same model, same files in the same order, same bytes (hashing is far cheaper than embedding)
       const same =
-        prev.set.modelHash === embedder.hash && prev.set.clips.length === clips.length && prev.set.clips.every((c, i) => c.path === clips[i]!.path);
+        prev.set.modelHash === embedder.hash &&
+        prev.set.clips.length === clips.length &&
+        prev.set.clips.every((c, i) => c.path === clips[i]!.path && c.sha256 !== undefined && c.sha256 === fileHash(records[i]!.path));
       if (same) {
         options.onProgress?.({ stage: `embed ${split}`, done: clips.length, total: clips.length, cached: clips.length });
         return { ...prev, reused: true, cached: clips.length };
@@ -72,7 +76,7 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<{ set: Emb
     }
   }
   const cache = options.cacheDir ? new EmbeddingCache(options.cacheDir, embedder.hash, embedder.dim) : undefined;
-  const { embeddings, cached } = await embedFiles(
+  const { embeddings, hashes, cached } = await embedFiles(
     records.map((r) => r.path),
     embedder,
     {
@@ -92,7 +96,7 @@ export async function embedSplit(options: EmbedSplitOptions): Promise<{ set: Emb
     modelHash: embedder.hash,
     model: embedder.description,
     dim: embedder.dim,
-    clips,
+    clips: clips.map((c, i) => ({ ...c, sha256: hashes[i]! })),
   };
   saveEmbeddingSet(out, set, embeddings);
   return { set, embeddings, reused: false, cached };
