@@ -12,3 +12,4 @@ export {
   type ArcFaceOutputs,
   type ArcFaceVariant,
 } from './arcface.js';
+export { SubClusterAdaCos, type SubClusterAdaCosConfig } from './adacos.js';
