@@ -59,12 +59,21 @@ export const TINY_AST_CONFIG = {
   num_mel_bins: 128,
 } as const;
 
-/** Tiny random-init configs of the synthetic runs, per registered backbone id. */
-export const TINY_CONFIGS: Record<string, Record<string, unknown>> = { beats: TINY_BEATS_CONFIG, ast: TINY_AST_CONFIG };
+/** The tiny ImageBind audio encoder of tooling/reference/backbones/imagebind (drop path off: short runs stay deterministic). */
+export const TINY_IMAGEBIND_CONFIG = { embed_dim: 32, num_blocks: 2, num_heads: 4, kernel_size: 16, stride: 10, num_mel_bins: 128, target_len: 100, drop_path: 0.0 } as const;
 
-/** Fbank normalisation preset each fbank backbone was pre-trained with. */
+/** The tiny EAT encoder of tooling/reference/backbones/eat. */
+export const TINY_EAT_CONFIG = { embed_dim: 32, depth: 2, num_heads: 4, mlp_ratio: 4, patch_size: 16, num_mel_bins: 128, target_length: 96, norm_eps: 1e-6 } as const;
+
+/** Tiny random-init configs of the synthetic runs, per registered backbone id. */
+export const TINY_CONFIGS: Record<string, Record<string, unknown>> = { beats: TINY_BEATS_CONFIG, ast: TINY_AST_CONFIG, imagebind: TINY_IMAGEBIND_CONFIG, eat: TINY_EAT_CONFIG };
+
+/**
+ * Fbank normalisation preset each fbank backbone was pre-trained with: AST, ImageBind and EAT all
+ * normalise with the AudioSet statistics (mean -4.27, 2 x std 4.57), BEATs with its own.
+ */
 export function presetOf(backbone: string): FbankPresetName {
-  return backbone === 'ast' ? 'ast' : 'beats';
+  return backbone === 'ast' || backbone === 'imagebind' || backbone === 'eat' ? 'ast' : 'beats';
 }
 
 export interface BuiltModel {
@@ -174,14 +183,14 @@ export async function table3Candidates(options: { synthetic: boolean; weightsDir
   return ids.map((id) => {
     const paperName = TABLE3_BACKBONES[id] ?? id;
     if (!registered.includes(id)) return { id, paperName, skipped: `not registered in @anopatch/vit-backbone (knownBackbones(): ${registered.join(', ')})` };
-    if (options.synthetic && !TINY_CONFIGS[id]) return { id, paperName, skipped: `no tiny config for a synthetic run of '${id}'` };
     let frontEnd: string;
     try {
-      frontEnd = createBackbone(id, options.synthetic ? { config: { ...TINY_CONFIGS[id] } } : {}).frontEnd;
+      frontEnd = createBackbone(id, options.synthetic && TINY_CONFIGS[id] ? { config: { ...TINY_CONFIGS[id] } } : {}).frontEnd;
     } catch (err) {
       return { id, paperName, skipped: `cannot be created: ${err instanceof Error ? err.message : String(err)}` };
     }
     if (frontEnd !== 'fbank') return { id, paperName, skipped: `${frontEnd} front end: the @anopatch/anopatch trainer and embedder take fbank input only` };
+    if (options.synthetic && !TINY_CONFIGS[id]) return { id, paperName, skipped: `no tiny config for a synthetic run of '${id}'` };
     if (options.synthetic) return { id, paperName };
     const weights = options.weightsDir ? findWeights(options.weightsDir, id) : undefined;
     if (!weights) return { id, paperName, skipped: `no weights in ${options.weightsDir ?? '(no --weights-dir)'} (looked for ${id}/ or ${id}*.pt|.bin|.safetensors|.ckpt)` };
