@@ -4,7 +4,7 @@ import { maxAbsDiff } from '@anopatch/test-fixtures';
 
 import { runOnnx, seeded } from './__tests__/run-onnx.js';
 import { MissingParameterError, OnnxLoweringError } from './errors.js';
-import { OnnxGraphBuilder } from './graph.js';
+import { OnnxGraphBuilder, type OnnxValue } from './graph.js';
 
 // Elementwise float32 ops against double-precision JS: tolerance 1e-6 absolute.
 const TOL = 1e-6;
@@ -268,6 +268,41 @@ describe('OnnxGraphBuilder shape ops on a dynamic axis', () => {
       want.push(s);
     }
     expect(maxAbsDiff(out.data, want)).toBeLessThan(1e-5);
+  });
+});
+
+describe('OnnxGraphBuilder softmax of max-shifted scores', () => {
+  it('drops an explicit (s - max s) * c before softmax: same values, no ReduceMax / Sub left', async () => {
+    const s = seeded(2 * 3 * 7, 40, 4);
+    const bias = seeded(3 * 7, 41);
+    const input = [
+      { name: 's', shape: [2, 3, 't'] as (string | number)[], value: { shape: [2, 3, 7], data: s } },
+      { name: 'b', shape: [3, 't'] as (string | number)[], value: { shape: [3, 7], data: bias } },
+    ];
+    const shifted = (ops: Parameters<Parameters<typeof runOnnx>[1]>[0], x: OnnxValue, b: OnnxValue) =>
+      ops.softmax(ops.add(ops.mul(ops.sub(x, ops.max(x, -1, true)), ops.scalar(32)), b), -1);
+    const got = await runOnnx(input, (ops, [x, b]) => shifted(ops, x!, b!));
+    const want: number[] = [];
+    for (let r = 0; r < 6; r++) {
+      const row = Array.from({ length: 7 }, (_, j) => 32 * s[r * 7 + j]! + bias[(r % 3) * 7 + j]!);
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const z = e.reduce((p, v) => p + v, 0);
+      want.push(...e.map((v) => v / z));
+    }
+    expect(maxAbsDiff(got.data, want)).toBeLessThan(1e-6);
+    const b = new OnnxGraphBuilder({ weights: new Map() });
+    b.output(shifted(b, b.input('s', [2, 3, 't']), b.input('b', [3, 't'])), 'p');
+    const ops = (b.toModelProto().graph?.node ?? []).map((n) => n.opType);
+    expect(ops).toEqual(['Mul', 'Add', 'Softmax', 'Identity']);
+    expect(b.nodeCount).toBe(4);
+  });
+
+  it('keeps the shift when the max is over another axis', () => {
+    const b = new OnnxGraphBuilder({ weights: new Map() });
+    const x = b.input('s', [2, 't']);
+    b.output(b.softmax(b.sub(x, b.max(x, 0, true)), -1), 'p');
+    expect((b.toModelProto().graph?.node ?? []).map((n) => n.opType)).toEqual(['ReduceMax', 'Sub', 'Softmax', 'Identity']);
   });
 });
 

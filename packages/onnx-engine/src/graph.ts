@@ -132,6 +132,8 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   /** Values that are a parameter as stored (so `linear` can pre-transpose the initializer). */
   private readonly paramOf = new Map<string, string>();
   private readonly constCache = new Map<string, OnnxValue>();
+  /** How each single-output node was made, by its output name (for the peephole rewrites). */
+  private readonly made = new Map<string, { op: string; inputs: readonly OnnxValue[]; attrs: Record<string, Attr> }>();
   private counter = 0;
 
   constructor(options: OnnxGraphBuilderOptions) {
@@ -184,9 +186,9 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     this.metadata[key] = value;
   }
 
-  /** Number of nodes recorded so far (diagnostics). */
+  /** Number of nodes the serialised graph will have (those the outputs depend on). */
   get nodeCount(): number {
-    return this.nodes.length;
+    return this.liveNodes().length;
   }
 
   // ---------------------------------------------------------------- Ops: parameters and constants
@@ -425,7 +427,50 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
 
   softmax(x: OnnxValue, axis = -1): OnnxValue {
     const a = normAxis(axis, x.shape.length, 'softmax');
-    return this.emit('Softmax', [x], 'float32', x.shape, { axis: { kind: 'int', value: a } });
+    return this.emit('Softmax', [this.withoutMaxShift(x, a)], 'float32', x.shape, { axis: { kind: 'int', value: a } });
+  }
+
+  /**
+   * softmax(c (s - max(s)) + b) = softmax(c s + b) when the max is taken over the softmax axis (it
+   * is constant along it), and ONNX Runtime's Softmax subtracts the row max itself. Models written
+   * for fp16 range (BEATs' attention) subtract it explicitly; dropping that saves a ReduceMax and a
+   * Sub over every [B, H, P, P] score tensor. The nodes left unused are pruned on serialisation.
+   */
+  private withoutMaxShift(x: OnnxValue, axis: number): OnnxValue {
+    const isMaxShift = (v: OnnxValue): OnnxValue | null => {
+      const sub = this.made.get(v.name);
+      if (sub?.op !== 'Sub') return null;
+      const [s, r] = sub.inputs as [OnnxValue, OnnxValue];
+      const red = this.made.get(r.name);
+      if (red?.op !== 'ReduceMax' || red.inputs[0]!.name !== s.name) return null;
+      const axes = red.attrs.axes;
+      const keep = red.attrs.keepdims;
+      if (axes?.kind !== 'ints' || axes.value.length !== 1 || axes.value[0] !== axis || keep?.kind !== 'int' || keep.value !== 1) return null;
+      return s;
+    };
+    const isScalarConst = (v: OnnxValue) => this.initializers.has(v.name) && v.shape.length === 0 && v.dtype === 'float32';
+    // scaled: Mul(shift, c) or Mul(c, shift) with a scalar constant c
+    const unshift = (v: OnnxValue): OnnxValue | null => {
+      const direct = isMaxShift(v);
+      if (direct) return direct;
+      const mul = this.made.get(v.name);
+      if (mul?.op !== 'Mul') return null;
+      const [p, q] = mul.inputs as [OnnxValue, OnnxValue];
+      const [inner, c] = isScalarConst(q) ? [p, q] : isScalarConst(p) ? [q, p] : [null, null];
+      if (!inner || !c) return null;
+      const s = isMaxShift(inner);
+      return s ? this.binary('Mul', s, c) : null;
+    };
+    const plain = unshift(x);
+    if (plain) return plain;
+    const add = this.made.get(x.name);
+    if (add?.op !== 'Add') return x;
+    const [p, q] = add.inputs as [OnnxValue, OnnxValue];
+    const up = unshift(p);
+    if (up && broadcastShapes(up.shape, q.shape, 'softmax').length === x.shape.length) return this.binary('Add', up, q);
+    const uq = unshift(q);
+    if (uq && broadcastShapes(p.shape, uq.shape, 'softmax').length === x.shape.length) return this.binary('Add', p, uq);
+    return x;
   }
 
   layerNorm(x: OnnxValue, gamma: OnnxValue, beta: OnnxValue, eps: number): OnnxValue {
@@ -619,7 +664,7 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
       metadataProps: Object.entries(this.metadata).map(([key, value]) => ({ key, value })),
       graph: {
         name: this.graphName,
-        node: this.nodes,
+        node: this.liveNodes(),
         initializer,
         input: this.inputs,
         output: this.outputs,
@@ -630,8 +675,25 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   /** Initializers some node consumes, in creation order: a parameter only used pre-transposed is not stored twice. */
   private referencedInitializers(): PendingInitializer[] {
     const used = new Set<string>();
-    for (const n of this.nodes) for (const i of n.input ?? []) used.add(i);
+    for (const n of this.liveNodes()) for (const i of n.input ?? []) used.add(i);
     return [...this.initializers.values()].filter((t) => used.has(t.name));
+  }
+
+  /** Nodes the graph outputs depend on, in recording (hence topological) order. */
+  private liveNodes(): OnnxTypes.INodeProto[] {
+    const producer = new Map<string, number>();
+    this.nodes.forEach((n, i) => {
+      for (const o of n.output ?? []) producer.set(o, i);
+    });
+    const live = new Set<number>();
+    const stack = this.outputs.map((o) => o.name ?? '');
+    while (stack.length) {
+      const i = producer.get(stack.pop()!);
+      if (i === undefined || live.has(i)) continue;
+      live.add(i);
+      for (const input of this.nodes[i]!.input ?? []) stack.push(input);
+    }
+    return this.nodes.filter((_, i) => live.has(i));
   }
 
   private claim(name: string): void {
@@ -720,6 +782,7 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
 
   private emit(op: string, inputs: readonly OnnxValue[], dtype: OpDType, shape: readonly Dim[], attrs: Record<string, Attr> = {}): OnnxValue {
     const name = this.fresh(op.toLowerCase());
+    this.made.set(name, { op, inputs, attrs });
     this.nodes.push({
       opType: op,
       name,
