@@ -178,10 +178,11 @@ export class AstBackbone implements Backbone {
     const heads = (v: T) => ops.transpose(ops.reshape(v, [0, 0, H, hd]), [0, 2, 1, 3]);
 
     const a = ln('layernorm_before', x);
-    const q = heads(lin('attention.attention.query', a, c.qkv_bias));
+    // scaling q rather than the [B, H, P, P] scores saves one P x P tensor per layer (1214 tokens at 1024 frames)
+    const q = ops.mul(heads(lin('attention.attention.query', a, c.qkv_bias)), ops.scalar(1 / Math.sqrt(hd)));
     const k = heads(lin('attention.attention.key', a, c.qkv_bias));
     const v = heads(lin('attention.attention.value', a, c.qkv_bias));
-    let probs = ops.softmax(ops.mul(ops.matMul(q, k, { transposeB: true }), ops.scalar(1 / Math.sqrt(hd))), -1);
+    let probs = ops.softmax(ops.matMul(q, k, { transposeB: true }), -1);
     if (training) probs = ops.dropout(probs, c.attention_probs_dropout_prob);
     const ctx = ops.reshape(ops.transpose(ops.matMul(probs, v), [0, 2, 1, 3]), [0, 0, c.hidden_size]);
     let att = lin('attention.output.dense', ctx);
