@@ -38,6 +38,7 @@ interface DemoJson {
   randomInit: boolean;
   units: { split: 'dev' | 'eval'; type: string; id: string; auc: number; pauc: number }[];
   table: { dev: { mean: number }; eval: { mean: number } };
+  baseline: { description: string; units: unknown[]; table: { dev: { mean: number } } };
   splits: { split: string; embeddingsReused: boolean; embeddingsFromCache: number; trainClips: number; testClips: number }[];
   files: string[];
 }
@@ -85,6 +86,8 @@ describe('anopatch demo (built CLI, subprocess)', () => {
       'run/scores/dev/anomaly_score_valve_id_02.csv',
       'run/scores/eval/anomaly_score_fan_id_03.csv',
       'data/ground_truth/eval_data_list.csv',
+      'baseline/results.md',
+      'baseline/scores/dev/anomaly_score_fan_id_00.csv',
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
@@ -92,6 +95,8 @@ describe('anopatch demo (built CLI, subprocess)', () => {
     const html = readFileSync(join(out, 'summary.html'), 'utf8');
     expect(html).toContain('data:image/png;base64,');
     expect(html).toContain('not the paper');
+    expect(demo.baseline.description).toMatch(/no network/);
+    expect(demo.baseline.units).toHaveLength(8);
     expect(readFileSync(join(out, 'run', 'results.md'), 'utf8')).toContain('dev mean');
   });
 

@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--json', 'print the results as one JSON object on stdout')
     .action(async (flags: DemoFlags) => {
       const { generateDataset, SYNTH_PRESETS, DCASE2020_TYPES } = await import('@anopatch/dcase-synth');
-      const { runPipeline, writeFileAtomic, writeJsonAtomic } = await import('@anopatch/anopatch');
+      const { fbankStatsEmbedder, runPipeline, writeFileAtomic, writeJsonAtomic } = await import('@anopatch/anopatch');
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${flags.seed}'`);
       const types = flags.types.split(',').map((t) => t.trim()).filter(Boolean);
@@ -100,16 +100,32 @@ export function register(program: Command): void {
           signal: stop.signal,
         });
         const table = result.table as Table1;
-        const units: DemoUnit[] = result.splits.flatMap((s) => ((s.evaluation as Evaluation2020 | null)?.units ?? []).map((u) => ({ split: s.split, type: u.type, id: u.id, auc: u.auc, pauc: u.pauc })));
+        const unitsOf = (r: typeof result): DemoUnit[] =>
+          r.splits.flatMap((s) => ((s.evaluation as Evaluation2020 | null)?.units ?? []).map((u) => ({ split: s.split, type: u.type, id: u.id, auc: u.auc, pauc: u.pauc })));
+        const units = unitsOf(result);
+        // the same banks, scoring and metrics on hand-made features: what the data allow without a network
+        const baselineEmbedder = fbankStatsEmbedder();
+        const baseline = await runPipeline({
+          data,
+          edition: 2020,
+          out: join(out, 'baseline'),
+          cacheDir: join(out, 'cache'),
+          embedder: baselineEmbedder,
+          label: 'log-mel statistics baseline',
+          onProgress: reporter.onProgress,
+          signal: stop.signal,
+        });
+        const baselineTable = baseline.table as Table1;
         const notes = [
           `Model: ${built.description}; embedded with ${embedder.engine === 'onnx' ? 'ONNX Runtime' : 'TF.js'}.`,
           'The data are synthetic (dcase-synth), the model is a tiny randomly initialised BEATs-architecture network with an untrained pooling head: these numbers show the pipeline working end to end, they are not the paper\'s results (for those: `anopatch train` with BEATs_iter3.pt on the real DCASE data, then `anopatch-bench`).',
+          `Reference: ${baselineEmbedder.description}, through the same banks and metrics: dev ${pct(baselineTable.dev.mean)} %, eval ${pct(baselineTable.eval.mean)} % ((AUC+pAUC)/2). ${(table.dev.mean ?? 0) < (baselineTable.dev.mean ?? 0) ? 'Here the random network is the weaker detector' : 'Here the random network does at least as well'}; pre-training and ArcFace fine-tuning are what the paper adds.`,
         ];
         const categories = [...new Set([...table.dev.types, ...table.eval.types].map((t) => t.type))];
         const chart = barChartPng(
           categories,
-          (['dev', 'eval'] as const).flatMap((split) =>
-            (['auc', 'pauc'] as const).map((m) => ({ values: categories.map((c) => 100 * (table[split].types.find((t) => t.type === c)?.[m] ?? Number.NaN)) })),
+          [table, baselineTable].flatMap((tb) =>
+            (['dev', 'eval'] as const).map((split) => ({ values: categories.map((c) => 100 * (tb[split].types.find((t) => t.type === c)?.auc ?? Number.NaN)) })),
           ),
         );
         const tables: SummaryTable[] = (['dev', 'eval'] as const).map((split) => ({
@@ -118,8 +134,16 @@ export function register(program: Command): void {
           rows: [...table[split].types.map((t) => [t.type, pct(t.auc), pct(t.pauc), pct(t.score), t.ids.join(' ')]), ['mean', pct(table[split].auc), pct(table[split].pauc), pct(table[split].mean), '']],
         }));
         tables.push({ caption: 'per machine ID, %', header: ['split', 'type', 'ID', 'AUC', 'pAUC'], rows: units.map((u) => [u.split, u.type, u.id, pct(u.auc), pct(u.pauc)]) });
+        tables.push({
+          caption: 'reference: log-mel statistics baseline (no network), per machine type, %',
+          header: ['split', 'type', 'AUC', 'pAUC', '(AUC+pAUC)/2'],
+          rows: (['dev', 'eval'] as const).flatMap((split) => [
+            ...baselineTable[split].types.map((t) => [split, t.type, pct(t.auc), pct(t.pauc), pct(t.score)]),
+            [split, 'mean', pct(baselineTable[split].auc), pct(baselineTable[split].pauc), pct(baselineTable[split].mean)],
+          ]),
+        });
         writeFileAtomic(join(out, 'summary.png'), chart);
-        writeFileAtomic(join(out, 'summary.html'), summaryHtml('AnoPatch-TS demo', notes, tables, { png: chart, legend: ['dev AUC', 'dev pAUC', 'eval AUC', 'eval pAUC'] }));
+        writeFileAtomic(join(out, 'summary.html'), summaryHtml('AnoPatch-TS demo', notes, tables, { png: chart, legend: ['model dev AUC', 'model eval AUC', 'baseline dev AUC', 'baseline eval AUC'] }));
         const seconds = (performance.now() - started) / 1000;
         const summary = {
           out,
@@ -131,8 +155,9 @@ export function register(program: Command): void {
           clips: synth.clips.length,
           units,
           table,
+          baseline: { description: baselineEmbedder.description, units: unitsOf(baseline), table: baselineTable },
           splits: result.splits.map((s) => ({ split: s.split, trainClips: s.trainClips, testClips: s.testClips, embeddingsReused: s.embeddingsReused, embeddingsFromCache: s.embeddingsFromCache, scoresDir: s.scoresDir })),
-          files: ['summary.html', 'summary.png', 'demo.json', ...result.files.map((f) => `run/${f}`)],
+          files: ['summary.html', 'summary.png', 'demo.json', ...result.files.map((f) => `run/${f}`), ...baseline.files.map((f) => `baseline/${f}`)],
           seconds: Number(seconds.toFixed(1)),
         };
         writeJsonAtomic(join(out, 'demo.json'), summary);
@@ -141,6 +166,7 @@ export function register(program: Command): void {
           process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
         } else {
           process.stdout.write(`\nAnoPatch-TS demo: DCASE 2020-style synthetic data, AUC / pAUC in %\n${demoTableText(table)}\n\n`);
+          process.stdout.write(`reference, no network (${baselineEmbedder.description}):\n${demoTableText(baselineTable)}\n\n`);
           for (const n of notes) process.stdout.write(`${n}\n`);
           process.stdout.write(`\nresults: ${join(out, 'run', 'results.md')} (also .csv, .json), per ID: ${join(out, 'run', 'results_per_unit.csv')}\n`);
           process.stdout.write(`official score CSVs: ${join(out, 'run', 'scores')}/{dev,eval}\nsummary: ${join(out, 'summary.html')}, ${join(out, 'summary.png')}\n`);

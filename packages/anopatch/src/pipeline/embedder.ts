@@ -4,7 +4,7 @@ import type { TensorData } from '@anopatch/runtime';
 import { type AnoPatchModel } from '../model/model.js';
 import { poolAndProject } from '../pooling/head.js';
 
-import { modelHash } from './hash.js';
+import { modelHash, sha256Hex } from './hash.js';
 
 /** Turns 16 kHz mono waveforms into utterance embeddings. `hash` identifies it for the cache. */
 export interface ClipEmbedder {
@@ -12,8 +12,8 @@ export interface ClipEmbedder {
   readonly dim: number;
   /** A short human description, e.g. 'beats (tiny cfg) + asp -> 128, TF.js wasm'. */
   readonly description: string;
-  /** 'tfjs' or 'onnx' */
-  readonly engine: 'tfjs' | 'onnx';
+  /** 'tfjs' or 'onnx' (a network), 'features' (no network: fbankStatsEmbedder) */
+  readonly engine: 'tfjs' | 'onnx' | 'features';
   embed(waves: readonly Float32Array[]): Promise<Float32Array[]>;
   /** Frees engine resources (ONNX session); the TF.js model stays the caller's. */
   release(): Promise<void>;
@@ -92,5 +92,44 @@ export async function onnxModelEmbedder(model: AnoPatchModel, options: OnnxEmbed
       return out.map((t) => t.data);
     },
     release: () => onnx.release(),
+  };
+}
+
+/**
+ * A no-network reference: per mel bin, the mean and the standard deviation over time of the
+ * normalised fbank (2 x mel values). Run through the same banks and metrics it shows what the data
+ * allow without any learned representation.
+ */
+export function fbankStatsEmbedder(options: { preset?: FbankPresetName } = {}): ClipEmbedder {
+  const preset = options.preset ?? 'beats';
+  const mel = presetFbank(new Float32Array(400), preset).bins;
+  return {
+    hash: sha256Hex(`fbank-stats/v1/${preset}`),
+    dim: 2 * mel,
+    engine: 'features',
+    description: `log-mel statistics (mean and std of each of ${mel} ${preset} fbank bins; no network)`,
+    embed: (waves) =>
+      Promise.resolve(
+        waves.map((w) => {
+          const fb = presetFbank(w, preset);
+          const out = new Float32Array(2 * fb.bins);
+          const mean = new Float64Array(fb.bins);
+          const sq = new Float64Array(fb.bins);
+          for (let t = 0; t < fb.frames; t++) {
+            for (let b = 0; b < fb.bins; b++) {
+              const v = fb.data[t * fb.bins + b]!;
+              mean[b]! += v;
+              sq[b]! += v * v;
+            }
+          }
+          for (let b = 0; b < fb.bins; b++) {
+            const m = mean[b]! / fb.frames;
+            out[b] = m;
+            out[fb.bins + b] = Math.sqrt(Math.max(0, sq[b]! / fb.frames - m * m));
+          }
+          return out;
+        }),
+      ),
+    release: () => Promise.resolve(),
   };
 }

@@ -13,7 +13,7 @@ export {
   type EmbedFilesOptions,
   type EmbedFilesResult,
 } from './embed.js';
-export { modelEmbedder, onnxModelEmbedder, type ClipEmbedder, type ModelEmbedderOptions, type OnnxEmbedderOptions } from './embedder.js';
+export { fbankStatsEmbedder, modelEmbedder, onnxModelEmbedder, type ClipEmbedder, type ModelEmbedderOptions, type OnnxEmbedderOptions } from './embedder.js';
 export { checkInterrupted, DataDirError, InterruptedError, PipelineFileError } from './errors.js';
 export { fileHash, modelHash, sha256Hex } from './hash.js';
 export type { ProgressEvent, ProgressFn } from './progress.js';

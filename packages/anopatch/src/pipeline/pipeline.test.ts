@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { presetFbank } from '@anopatch/audio-features';
 import { generateDataset, SYNTH_PRESETS } from '@anopatch/dcase-synth';
 import { auc, pauc, readCsv, type Evaluation2020, type Evaluation2023 } from '@anopatch/dcase-eval';
 import { initBackend } from '@anopatch/runtime';
@@ -13,6 +14,7 @@ import { AnoPatchModel } from '../model/model.js';
 import {
   buildDetector,
   EmbeddingCache,
+  fbankStatsEmbedder,
   InterruptedError,
   loadEmbeddingSet,
   modelEmbedder,
@@ -228,6 +230,22 @@ describe('EmbeddingCache', () => {
     expect(c.get('cd'.repeat(32))).toEqual(Float32Array.of(1, 2, 3));
     expect(new EmbeddingCache(root, 'ab'.repeat(32), 4).get('cd'.repeat(32))).toBeUndefined();
     await rm(root, { recursive: true, force: true });
+  });
+});
+
+describe('fbankStatsEmbedder', () => {
+  it('gives per-bin mean and std of the normalised fbank', async () => {
+    const e = fbankStatsEmbedder();
+    expect(e.dim).toBe(256);
+    const wave = Float32Array.from({ length: 8000 }, (_, i) => 0.2 * Math.sin(0.3 * i));
+    const [v] = await e.embed([wave]);
+    const fb = presetFbank(wave, 'beats');
+    const bin = 40;
+    const col = Array.from({ length: fb.frames }, (_, t) => fb.data[t * fb.bins + bin]!);
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const std = Math.sqrt(col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length);
+    expect(v![bin]).toBeCloseTo(mean, 5);
+    expect(v![128 + bin]).toBeCloseTo(std, 4);
   });
 });
 
