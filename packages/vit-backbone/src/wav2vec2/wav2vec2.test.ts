@@ -88,6 +88,24 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
     expect(relToMax(out.slice(perClip), npy('clip_a.final').data as Float32Array)).toBeLessThanOrEqual(STAGE_TOL);
   });
 
+  it('runs the training path: dropout and HF layer drop (a draw below layerdrop skips the layer)', async () => {
+    await initBackend({ prefer: 'wasm', env: {} });
+    const { backbone, weights, wave } = fixture(model);
+    const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
+    const seen: string[] = [];
+    const run = (draw: number) =>
+      tf.tidy(() => {
+        seen.length = 0;
+        return backbone.forward(ops, wave('clip_b'), { training: true, random: () => draw, tap: (name) => seen.push(name) }).dataSync();
+      });
+    const kept = run(0.99);
+    expect(kept.every(Number.isFinite)).toBe(true);
+    expect(seen).toContain('layer0_attention');
+    run(0.0);
+    // every layer skipped, except WavLM's first, which HF never drops (it computes the position bias)
+    expect(seen.includes('layer0_attention')).toBe(model === 'wavlm');
+  });
+
   it('passes gradients to every parameter on wasm, matching a central difference', async () => {
     await initBackend({ prefer: 'wasm', env: {} });
     const { backbone, weights, wave } = fixture(model);
