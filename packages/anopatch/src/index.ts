@@ -62,6 +62,7 @@ export {
 } from './trainer/data.js';
 export { RUN_JSON, TRAIN_LOG, train, type TrainOptions, type TrainProgress, type TrainResult } from './trainer/train.js';
 export { formatProgress, progressPrinter, type ProgressPrinterOptions } from './trainer/progress.js';
+export { ADACOS_CENTRES, ARCFACE_WEIGHT, createClassifier, type TrainClassifier } from './trainer/classifier.js';
 export { measureTrainSpeed, type TrainSpeed, type TrainSpeedOptions } from './trainer/speed.js';
 export {
   CHECKPOINTS_DIR,

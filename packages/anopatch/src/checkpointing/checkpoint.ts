@@ -35,6 +35,8 @@ export interface TrainingState {
   augmentRng: { s: number; spare: number | null };
   /** Layer-drop stream. */
   modelRng: { s: number; spare: number | null };
+  /** Plain state of the loss head (sub-cluster AdaCos: its scale). */
+  classifier?: Record<string, number>;
   /** The run's train config as JSON, checked on resume. */
   config: unknown;
 }

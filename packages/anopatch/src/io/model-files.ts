@@ -22,6 +22,8 @@ export interface ModelFile {
   classes?: string[];
   /** ArcFace settings of the training run, when known. */
   arcface?: { scale: number; margin: number; variant: string; numClasses: number };
+  /** Sub-cluster AdaCos settings of the training run, when it used that loss. */
+  adacos?: { subClusters: number; scale: number; numClasses: number };
 }
 
 export function toRecords(tensors: ReadonlyMap<string, TensorData>): Map<string, TensorRecord> {
@@ -45,14 +47,23 @@ export function fromRecords(records: ReadonlyMap<string, TensorRecord>, source: 
 export async function saveModel(
   dir: string,
   model: AnoPatchModel,
-  extra: { arcfaceWeight?: TensorData; classes?: string[]; arcface?: ModelFile['arcface'] } = {},
+  extra: {
+    arcfaceWeight?: TensorData;
+    /** More tensors to store beside the model's (e.g. `adacos.centres`). */
+    tensors?: ReadonlyMap<string, TensorData>;
+    classes?: string[];
+    arcface?: ModelFile['arcface'];
+    adacos?: ModelFile['adacos'];
+  } = {},
 ): Promise<void> {
   const tensors = await model.state();
   if (extra.arcfaceWeight) tensors.set('arcface.weight', extra.arcfaceWeight);
+  for (const [k, t] of extra.tensors ?? []) tensors.set(k, t);
   writeSafetensors(join(dir, MODEL_SAFETENSORS), toRecords(tensors), { format: MODEL_FORMAT });
   const file: ModelFile = { format: MODEL_FORMAT, version: 1, model: model.config };
   if (extra.classes) file.classes = extra.classes;
   if (extra.arcface) file.arcface = extra.arcface;
+  if (extra.adacos) file.adacos = extra.adacos;
   writeJsonAtomic(join(dir, MODEL_JSON), file);
 }
 

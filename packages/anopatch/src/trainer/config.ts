@@ -26,6 +26,10 @@ export interface TrainConfig {
   /** Fixed training length and how clips get there. */
   crop: CropPadPolicy;
   arcface: { scale: number; margin: number; variant: ArcFaceVariant };
+  /** Training loss: 'arcface' (the paper) or 'subClusterAdaCos' (Wilkinghoff 2021; fixed centres, adaptive scale). */
+  loss: 'arcface' | 'subClusterAdaCos';
+  /** Sub-cluster AdaCos: sub-clusters per class (1 = AdaCos). */
+  adacos: { subClusters: number };
   /** Seeds the head init, the shuffling, crops, SpecAugment and layer drop. */
   seed: number;
   /** Save a checkpoint every N optimizer steps (and at the end, and on interrupt). */
@@ -48,13 +52,16 @@ export const PAPER_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   // 10 s at 16 kHz -> 998 Kaldi frames (25 ms window, 10 ms hop, snip_edges)
   crop: { frames: 998, crop: 'random', pad: 'repeat' },
   arcface: { scale: ARCFACE_DEFAULTS.scale, margin: ARCFACE_DEFAULTS.margin, variant: ARCFACE_DEFAULTS.variant },
+  loss: 'arcface',
+  adacos: { subClusters: 16 },
   seed: 0,
   checkpointEvery: 500,
   keepCheckpoints: 2,
 }) as TrainConfig;
 
-export type TrainConfigOverrides = Partial<Omit<TrainConfig, 'adamw' | 'crop' | 'arcface'>> & {
+export type TrainConfigOverrides = Partial<Omit<TrainConfig, 'adamw' | 'crop' | 'arcface' | 'adacos'>> & {
   adamw?: Partial<TrainConfig['adamw']>;
+  adacos?: Partial<TrainConfig['adacos']>;
   crop?: Partial<CropPadPolicy>;
   arcface?: Partial<TrainConfig['arcface']>;
 };
@@ -74,6 +81,7 @@ export function resolveTrainConfig(overrides: TrainConfigOverrides = {}, source 
     adamw: { ...base.adamw, ...overrides.adamw },
     crop: { ...base.crop, ...overrides.crop },
     arcface: { ...base.arcface, ...overrides.arcface },
+    adacos: { ...base.adacos, ...overrides.adacos },
     specAugment: overrides.specAugment === undefined ? base.specAugment : overrides.specAugment,
   };
   validateTrainConfig(config, source);
@@ -100,5 +108,7 @@ export function validateTrainConfig(c: TrainConfig, source = 'training config'):
     throw new TrainConfigError(source, `arcface scale must be > 0 and margin in [0, pi/2), got ${c.arcface.scale}, ${c.arcface.margin}`);
   }
   if (!['paper', 'easyMarginFalse'].includes(c.arcface.variant)) throw new TrainConfigError(source, `arcface.variant must be 'paper' or 'easyMarginFalse', got '${c.arcface.variant}'`);
+  if (!['arcface', 'subClusterAdaCos'].includes(c.loss)) throw new TrainConfigError(source, `loss must be 'arcface' or 'subClusterAdaCos', got '${c.loss}'`);
+  positiveInt('adacos.subClusters', c.adacos.subClusters);
   if (!Number.isInteger(c.seed)) throw new TrainConfigError(source, `seed must be an integer, got ${c.seed}`);
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
+import type { ArcFaceHead, SubClusterAdaCos } from '@anopatch/arcface';
 import { initBackend } from '@anopatch/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -129,12 +130,30 @@ describe('train (tiny BEATs fixture on generated classes)', () => {
     const third = await train({ model: modelB, data: arrayClipSource(clips), config, outDir, resume: true });
     expect(third.step).toBe(6);
     expect([...first.losses, ...second.losses, ...third.losses]).toEqual(full.losses);
-    expect(Array.from(third.head.weight.dataSync())).toEqual(Array.from(full.head.weight.dataSync()));
+    expect(Array.from((third.head as ArcFaceHead).weight.dataSync())).toEqual(Array.from((full.head as ArcFaceHead).weight.dataSync()));
     const log = readFileSync(join(outDir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as TrainProgress).loss);
     expect(log).toEqual(full.losses);
     third.head.dispose();
     full.head.dispose();
     modelB.dispose();
+  });
+
+  it('sub-cluster AdaCos as the loss: trains end to end and resumes bit for bit (its adaptive scale is checkpointed)', async () => {
+    const config: TrainConfigOverrides = { ...tinyConfig, totalSteps: 6, loss: 'subClusterAdaCos', adacos: { subClusters: 2 } };
+    const full = await train({ model: tinyModel(), data: arrayClipSource(clips), config, outDir: tmp() });
+    const outDir = tmp();
+    const model = tinyModel();
+    const a = await train({ model, data: arrayClipSource(clips), config, outDir, maxStepsThisCall: 4 });
+    const b = await train({ model, data: arrayClipSource(clips), config, outDir, resume: true });
+    expect([...a.losses, ...b.losses]).toEqual(full.losses);
+    const scale = (b.head as SubClusterAdaCos).scale;
+    expect(scale).toBe((full.head as SubClusterAdaCos).scale);
+    expect(scale).not.toBeCloseTo(Math.SQRT2 * Math.log(4 * 2 - 1), 3); // it adapted
+    const saved = loadModel(outDir);
+    expect(saved.file.adacos).toEqual({ subClusters: 2, scale, numClasses: NUM_CLASSES });
+    saved.model.dispose();
+    [full.head, a.head, b.head].forEach((h) => h.dispose());
+    model.dispose();
   });
 
   it('Ctrl-C (SIGINT) with handleSigint: saves the last finished step, returns, and removes its handler', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { ArcFaceHead, arcFace } from '@anopatch/arcface';
+import type { ArcFaceHead, SubClusterAdaCos } from '@anopatch/arcface';
 import { Rng } from '@anopatch/audio-features';
 
 import { latestCheckpoint, readCheckpoint, writeCheckpoint, type TrainingState } from '../checkpointing/checkpoint.js';
@@ -13,6 +13,7 @@ import { saveModel } from '../io/model-files.js';
 import type { AnoPatchModel } from '../model/model.js';
 import { AdamW } from '../optim/adamw.js';
 import { learningRate } from '../optim/schedule.js';
+import { createClassifier } from './classifier.js';
 import { resolveTrainConfig, type TrainConfig, type TrainConfigOverrides } from './config.js';
 import { EpochSampler, makeBatch, type ClipSource } from './data.js';
 
@@ -66,8 +67,8 @@ export interface TrainResult {
   losses: number[];
   /** Directory of the last checkpoint written. */
   checkpoint: string | undefined;
-  /** The trained ArcFace head (caller disposes). */
-  head: ArcFaceHead;
+  /** The trained head: ArcFaceHead, or SubClusterAdaCos with `loss: 'subClusterAdaCos'` (caller disposes). */
+  head: ArcFaceHead | SubClusterAdaCos;
   config: TrainConfig;
 }
 
@@ -93,9 +94,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ckpt = ckptDir ? readCheckpoint(ckptDir) : undefined;
   if (ckpt) config = reconcileConfig(ckpt.state.config as TrainConfig, options.config ?? {}, config, ckptDir!);
 
-  const head = new ArcFaceHead({ embedDim: model.config.head.embedDim, numClasses: data.numClasses, ...config.arcface }, { seed: config.seed + 7 });
+  const classifier = createClassifier(config, model.config.head.embedDim, data.numClasses);
+  const head = classifier.head;
   const params = model.trainableParams();
-  params.set(head.paramName, head.weight);
+  for (const [name, v] of classifier.trainable) params.set(name, v);
   const optimizer = new AdamW(params, config.adamw);
   const byVariable = new Map([...params].map(([name, v]) => [v.name, name]));
 
@@ -105,12 +107,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let augmentRng = new Rng(config.seed + 1);
   let modelRng = new Rng(config.seed + 2);
   if (ckpt) {
-    const headW = ckpt.model.get(head.paramName);
-    if (!headW || headW.shape[0] !== head.embedDim || headW.shape[1] !== head.numClasses) {
-      throw new CheckpointError(ckptDir!, `'${head.paramName}' is missing or not [${head.embedDim}, ${head.numClasses}] (did the classes change?)`);
-    }
+    classifier.restore(ckpt.model, ckpt.state.classifier, join(ckptDir!, 'model.safetensors'));
     model.loadState(ckpt.model, join(ckptDir!, 'model.safetensors'));
-    head.weight.assign(tf.tensor2d(headW.data, [head.embedDim, head.numClasses]));
     optimizer.setState({ steps: ckpt.state.optimizerSteps, tensors: ckpt.optimizer }, join(ckptDir!, 'optimizer.safetensors'));
     step = ckpt.state.step;
     clips = ckpt.state.clips;
@@ -153,11 +151,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     sampler: sampler.state,
     augmentRng: augmentRng.state,
     modelRng: modelRng.state,
+    classifier: classifier.plainState(),
     config,
   });
   const save = async (state: TrainingState) => {
     const modelTensors = await model.state();
-    modelTensors.set(head.paramName, { shape: [...head.weight.shape], data: (await head.weight.data()) as Float32Array });
+    for (const [name, t] of await classifier.tensors()) modelTensors.set(name, t);
     const opt = await optimizer.getState();
     lastCheckpoint = writeCheckpoint(outDir, { model: modelTensors, optimizer: opt.tensors, state: { ...state, optimizerSteps: opt.steps } }, config.keepCheckpoints);
     savedStep = state.step;
@@ -186,16 +185,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const indices = Array.from({ length: config.batchSize }, () => sampler.next());
         const batch = await makeBatch(data, indices, { policy: config.crop, specAugment: config.specAugment }, augmentRng);
         const random = () => modelRng.next();
-        const captured: { stats?: (typeof bnStats)[number]; cos?: tf.Tensor } = {};
+        const captured: { stats?: (typeof bnStats)[number]; embedding?: tf.Tensor2D } = {};
         const { value, grads } = tf.tidy(() => {
           const x = tf.tensor3d(batch.data, batch.shape);
           const labels = tf.tensor1d(batch.labels, 'int32');
           return tf.variableGrads(() => {
             const out = model.forward(x, { training: true, random });
             if (out.batchStats) captured.stats = { mean: tf.keep(out.batchStats.mean), variance: tf.keep(out.batchStats.variance), count: out.batchStats.count };
-            const r = arcFace(out.embedding, head.weight, labels, config.arcface);
-            captured.cos = tf.keep(r.cos);
-            return tf.div(r.loss, config.gradAccum);
+            captured.embedding = tf.keep(out.embedding);
+            return tf.div(classifier.loss(out.embedding, labels, batch.labels), config.gradAccum);
           }, [...params.values()]);
         });
         if (captured.stats) bnStats.push(captured.stats);
@@ -212,9 +210,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         }
         lossSum += (await value.data())[0]! * config.gradAccum;
         value.dispose();
-        const pred = tf.tidy(() => tf.argMax(captured.cos!, 1));
-        const predicted = await pred.data();
-        tf.dispose([pred, captured.cos!]);
+        const predicted = classifier.predict(captured.embedding!);
+        captured.embedding!.dispose();
         batch.labels.forEach((y, i) => (correct += predicted[i] === y ? 1 : 0));
         seen += batch.labels.length;
       }
@@ -225,6 +222,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         sampler = new EpochSampler(data.size, config.seed, before.sampler);
         augmentRng = Rng.fromState(before.augmentRng);
         modelRng = Rng.fromState(before.modelRng);
+        classifier.restore(await classifier.tensors(), before.classifier, 'interrupted step');
         stopped = true;
         break;
       }
@@ -259,9 +257,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (step > savedStep) await save(snapshot());
     if (step >= config.totalSteps) {
       await saveModel(outDir, model, {
-        arcfaceWeight: { shape: [...head.weight.shape], data: (await head.weight.data()) as Float32Array },
+        tensors: await classifier.tensors(),
         ...(options.classNames ? { classes: options.classNames } : {}),
-        arcface: { ...config.arcface, numClasses: data.numClasses },
+        ...(config.loss === 'arcface'
+          ? { arcface: { ...config.arcface, numClasses: data.numClasses } }
+          : { adacos: { subClusters: config.adacos.subClusters, scale: (head as SubClusterAdaCos).scale, numClasses: data.numClasses } }),
       });
     }
   } catch (err) {
@@ -276,7 +276,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 function reconcileConfig(saved: TrainConfig, overrides: TrainConfigOverrides, resolved: TrainConfig, dir: string): TrainConfig {
-  const merged: TrainConfig = { ...saved };
+  // runs saved before a field existed get its default
+  const merged: TrainConfig = resolveTrainConfig(saved, join(dir, 'state.json'));
   for (const key of Object.keys(overrides) as (keyof TrainConfig)[]) {
     if (RESUMABLE_CHANGES.has(key)) {
       (merged as unknown as Record<string, unknown>)[key] = resolved[key];
