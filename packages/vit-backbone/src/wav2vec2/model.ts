@@ -2,7 +2,7 @@ import type { Ops, ParamSpec } from '@anopatch/runtime';
 
 import { BackboneConfigError, type Backbone, type ForwardOptions, type LoadedWeights, type WeightRecord } from '../backbone.js';
 import { beatsDistanceBuckets } from '../beats/model.js';
-import { loadHfWeights, readHfConfig, unfold, type HfField } from '../common/hf.js';
+import { loadHfWeights, readHfConfig, stridedConv1d, unfold, type HfField } from '../common/hf.js';
 
 /** The fields of Hugging Face's Wav2Vec2Config / HubertConfig / UniSpeechConfig the encoder reads. */
 export interface Wav2Vec2Config {
@@ -215,8 +215,7 @@ export class Wav2Vec2Backbone implements Backbone {
       const k = c.conv_kernel[i]!;
       const s = c.conv_stride[i]!;
       const p = `feature_extractor.conv_layers.${i}`;
-      const w = ops.reshape(ops.transpose(ops.param(`${p}.conv.weight`), [0, 2, 1]), [cout, k * cin]); // tap-major, like unfold
-      x = ops.linear(unfold(ops, x, k, s, cin), w, c.conv_bias ? ops.param(`${p}.conv.bias`) : undefined);
+      x = stridedConv1d(ops, x, ops.param(`${p}.conv.weight`), k, s, cin, c.conv_bias ? ops.param(`${p}.conv.bias`) : undefined);
       // a frame is padding when any sample of its window is
       if (pad !== undefined) pad = ops.max(ops.reshape(unfold(ops, pad, k, s, 1), [0, -1, k]), -1, true);
       if (c.feat_extract_norm === 'layer') x = ops.layerNorm(x, ops.param(`${p}.layer_norm.weight`), ops.param(`${p}.layer_norm.bias`), CONV_NORM_EPS);
