@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { writeWav } from '@anopatch/audio-features';
@@ -131,6 +131,10 @@ export async function generateDataset(root: string, options: SynthOptions, run: 
     if (same && have.complete) return { root, clips, cached: true };
     if (!same && !run.overwrite) {
       throw new SynthConflictError(statePath, 'holds a synthetic set made with other options; choose another folder or pass overwrite (--force)');
+    }
+    if (!same) {
+      // the state file proves the folder is ours: clear the old set so none of its clips linger
+      for (const entry of ['dev_data', 'eval_data', 'ground_truth', 'manifest.json']) await rm(join(root, entry), { recursive: true, force: true });
     }
   } else if (existsSync(root) && (await readdir(root)).length > 0 && !run.overwrite) {
     throw new SynthConflictError(root, 'is not empty and is not a dcase-synth folder; choose an empty or new folder');

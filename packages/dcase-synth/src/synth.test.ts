@@ -142,6 +142,10 @@ describe('@anopatch/dcase-synth', () => {
     }
     expect((await generateDataset(d1, opts)).cached).toBe(true);
     await expect(generateDataset(d1, { ...opts, seed: 5 })).rejects.toThrow(SynthConflictError);
+    // overwrite replaces the old set entirely: a smaller set leaves none of the old clips behind
+    const smaller = await generateDataset(d1, { ...opts, trainPerMachine: 1 }, { overwrite: true });
+    expect(await readdir(join(d1, 'dev_data/valve/train'))).toEqual(['normal_id_00_00000000.wav']);
+    expect(smaller.clips).toHaveLength(10);
     expect(() => JSON.parse(readFileSync(join(d1, 'manifest.json'), 'utf8')) as unknown).not.toThrow();
   });
 

@@ -17,6 +17,7 @@ interface DemoFlags {
   seed: string;
   batchSize: string;
   engine?: Engine;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the synthetic data and of the model init', '0')
     .option('--batch-size <n>', 'clips per forward pass', '8')
     .addOption(engineOption())
+    .option('--force', 'regenerate the synthetic data when --out holds a set made with other options (--size, --types, --seed)')
     .option('--json', 'print the results as one JSON object on stdout')
     .action(async (flags: DemoFlags) => {
       const { generateDataset, SYNTH_PRESETS, DCASE2020_TYPES } = await import('@anopatch/dcase-synth');
@@ -77,7 +79,7 @@ export function register(program: Command): void {
         const synth = await generateDataset(
           data,
           { edition: 2020, seed, machineTypes: types, ...SYNTH_PRESETS[flags.size] },
-          { onProgress: (done, total) => reporter.onProgress({ stage: 'synthesise data', done, total }), signal: stop.signal },
+          { onProgress: (done, total) => reporter.onProgress({ stage: 'synthesise data', done, total }), signal: stop.signal, overwrite: flags.force ?? false },
         );
         reporter.log(`data: ${synth.clips.length} synthetic clips (${types.join(', ')}; ${flags.size}) in ${data}${synth.cached ? ' (reused)' : ''}`);
         const built = await buildModel({ tiny: true, seed: String(seed), embedDim: '128' });
