@@ -15,8 +15,12 @@ export interface DcaseTrainingSet {
 export interface DcaseTrainingOptions {
   /** Fbank preset of the backbone (default 'beats'). */
   preset?: FbankPresetName;
-  /** Keep computed fbanks in memory (default true: a DCASE 2020 dev+eval train set is ~2.3 GB of fbank at 998x128 floats; turn off for big sets). */
-  cache?: boolean;
+  /**
+   * Keep computed fbanks in memory up to this many bytes (first come, kept; default 2 GiB; 0 = off).
+   * A 10 s clip's fbank is 998 x 128 floats = 0.5 MB, so the full DCASE 2020 dev + eval training set
+   * (~33k clips) would need ~17 GB: beyond the budget clips are decoded again each epoch.
+   */
+  cacheMaxBytes?: number;
 }
 
 /**
@@ -36,7 +40,8 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
   const classes = buildClassTable(records, edition);
   const labels = records.map((r) => classes.labelOf(r));
   const preset = options.preset ?? 'beats';
-  const cache = options.cache ?? true;
+  const budget = options.cacheMaxBytes ?? 2 ** 31;
+  let cached = 0;
   const memo = new Map<number, TrainClip>();
   const source: ClipSource = {
     size: records.length,
@@ -48,7 +53,10 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
       const r = records[i]!;
       const wave = await loadAudio16k(r.path);
       const clip = { fbank: presetFbank(wave, preset, { source: r.path }), label: labels[i]! };
-      if (cache) memo.set(i, clip);
+      if (cached + clip.fbank.data.byteLength <= budget) {
+        memo.set(i, clip);
+        cached += clip.fbank.data.byteLength;
+      }
       return clip;
     },
   };
