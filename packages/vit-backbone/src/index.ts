@@ -3,6 +3,7 @@ import { BackboneConfigError, registerBackbone } from './backbone.js';
 import { BEATS_ITER3_CONFIG, parseBeatsConfig } from './beats/config.js';
 import { BeatsBackbone } from './beats/model.js';
 import { AstBackbone, parseAstConfig } from './ast/model.js';
+import { AtstFrameBackbone, parseAtstConfig } from './atst/model.js';
 import { EatBackbone, parseEatConfig } from './eat/model.js';
 import { ImageBindAudioBackbone, parseImageBindAudioConfig } from './imagebind/model.js';
 import { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Family } from './wav2vec2/model.js';
@@ -35,6 +36,7 @@ export { eatConfigFromFairseq, loadBackboneCheckpoint, type LoadedBackbone } fro
 export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
 export { IMAGEBIND_PAD_VALUE, ImageBindAudioBackbone, parseImageBindAudioConfig, type ImageBindAudioConfig } from './imagebind/model.js';
 export { fitFrames, spectrogramPatches, type SpectrogramPatchOptions } from './common/patches.js';
+export { ATST_MEL, AtstFrameBackbone, atstMelFilterbank, parseAtstConfig, type AtstConfig } from './atst/model.js';
 export { EAT_PAD_VALUE, EatBackbone, eatPositions, parseEatConfig, type EatConfig } from './eat/model.js';
 export { parseWav2Vec2Config, WAV2VEC2_LARGE_CONFIG, Wav2Vec2Backbone, type Wav2Vec2Config, type Wav2Vec2Family } from './wav2vec2/model.js';
 export { readHfConfig, loadHfWeights, unfold, stridedConv1d, type HfField, type HfFieldKind } from './common/hf.js';
@@ -66,3 +68,6 @@ registerBackbone('imagebind', (options) => new ImageBindAudioBackbone(parseImage
 
 /** `createBackbone('eat', { config, padValue })`: `config` holds EAT's encoder hyper-parameters (omitted: EAT-base). */
 registerBackbone('eat', (options) => new EatBackbone(parseEatConfig(options?.config ?? {}, "createBackbone('eat')"), { padValue: options?.padValue as number | undefined }));
+
+/** `createBackbone('atst', { config })`: ATST-Frame, waveform in (mel front end in the graph); `config` holds FrameAST's arguments (omitted: the base model). */
+registerBackbone('atst', (options) => new AtstFrameBackbone(parseAtstConfig(options?.config ?? {}, "createBackbone('atst')")));

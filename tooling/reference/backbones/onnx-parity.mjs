@@ -20,6 +20,7 @@ const cases = [
   { id: 'wav2vec2', ck: R + 'wav2vec2', input: R + 'wav2vec2/clip_b.wave.npy', dyn: ['batch', 'samples'] },
   { id: 'hubert', ck: R + 'hubert', input: R + 'hubert/clip_a.wave.npy', dyn: ['batch', 'samples'] },
   { id: 'wavlm', ck: R + 'wavlm', input: R + 'wavlm/clip_b.wave.npy', dyn: ['batch', 'samples'] },
+  { id: 'atst', ck: R + 'atst/tiny_atst.pt', cfg: R + 'atst/config.json', input: R + 'atst/clip_b.wave.npy', dyn: ['batch', 'samples'] },
 ];
 for (const c of cases) {
   const ckpt = ck.readTorchCheckpoint(c.ck);
