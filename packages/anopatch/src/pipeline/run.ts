@@ -46,7 +46,11 @@ function scan(data: string, edition: Edition, split: Split): ClipRecord[] {
   const root = resolve(data);
   if (!existsSync(root)) throw new DataDirError(root, 'data folder does not exist; pass --data <root of a DCASE set> (or run `anopatch demo` to make a synthetic one)');
   const s = scanDataset(root, { edition, split });
-  if (s.records.length === 0) throw new DataDirError(s.root, `no DCASE ${edition} ${split} clips found`);
+  if (s.records.length === 0) {
+    const other = edition === 2020 ? 2023 : 2020;
+    const why = s.unknown.length > 0 ? `; ${s.unknown.length} entries do not follow its names (e.g. ${s.unknown[0]!.path}: ${s.unknown[0]!.reason}) — is it a DCASE ${other} set (--edition ${other})?` : '';
+    throw new DataDirError(s.root, `no DCASE ${edition} ${split} clips found${why}`);
+  }
   return s.records;
 }
 
