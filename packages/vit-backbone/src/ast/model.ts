@@ -160,7 +160,9 @@ export class AstBackbone implements Backbone {
     if (training) h = ops.dropout(h, c.hidden_dropout_prob);
 
     for (let i = 0; i < c.num_hidden_layers; i++) {
-      h = this.layer(ops, i, h, training, i === 0 ? tap : undefined);
+      const hi = h;
+      // one layer's intermediates alive at a time (layer 0's attention output is tapped, so not scoped away)
+      h = i === 0 && options.tap ? this.layer(ops, i, hi, training, tap) : ops.scope(() => this.layer(ops, i, hi, training));
       tap(`layer_${i}`, h);
     }
     h = ops.layerNorm(h, ops.param('layernorm.weight'), ops.param('layernorm.bias'), c.layer_norm_eps);

@@ -216,7 +216,9 @@ export class AtstFrameBackbone implements Backbone {
     }
     for (let i = 0; i < c.depth; i++) {
       const rate = training && c.depth > 1 ? (c.drop_path_rate * i) / (c.depth - 1) : 0;
-      h = this.block(ops, i, h, keyBias, rate, i === 0 ? tap : undefined);
+      const hi = h;
+      // one block's intermediates alive at a time (block 0's attention output is tapped, so not scoped away)
+      h = i === 0 && options.tap ? this.block(ops, i, hi, keyBias, rate, tap) : ops.scope(() => this.block(ops, i, hi, keyBias, rate));
       tap(`layer_${i}`, h);
     }
     h = ops.layerNorm(h, ops.param('norm_frame.weight'), ops.param('norm_frame.bias'), LN_EPS);

@@ -189,7 +189,9 @@ export class EatBackbone implements Backbone {
     tap('embeddings', x);
     for (let i = 0; i < c.depth; i++) {
       const rate = training && c.depth > 1 ? (c.end_drop_path_rate * i) / (c.depth - 1) : 0;
-      x = this.block(ops, i, x, zeros, training, rate, i === 0 ? tap : undefined);
+      const xi = x;
+      // one block's intermediates alive at a time (block 0's attention output is tapped, so not scoped away)
+      x = i === 0 && options.tap ? this.block(ops, i, xi, zeros, training, rate, tap) : ops.scope(() => this.block(ops, i, xi, zeros, training, rate));
       tap(`layer_${i}`, x);
     }
     tap('final', x);

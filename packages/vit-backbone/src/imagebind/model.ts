@@ -133,7 +133,9 @@ export class ImageBindAudioBackbone implements Backbone {
     tap('embeddings', x);
     for (let i = 0; i < c.num_blocks; i++) {
       const rate = c.num_blocks > 1 ? (c.drop_path * i) / (c.num_blocks - 1) : 0;
-      x = this.block(ops, i, x, zeros, options.training ? rate : 0, i === 0 ? tap : undefined);
+      const xi = x;
+      // one block's intermediates alive at a time (block 0's attention output is tapped, so not scoped away)
+      x = i === 0 && options.tap ? this.block(ops, i, xi, zeros, options.training ? rate : 0, tap) : ops.scope(() => this.block(ops, i, xi, zeros, options.training ? rate : 0));
       tap(`layer_${i}`, x);
     }
     x = ops.layerNorm(x, ops.param('modality_heads.audio.0.weight'), ops.param('modality_heads.audio.0.bias'), BLOCK_EPS);

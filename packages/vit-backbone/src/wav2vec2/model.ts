@@ -247,7 +247,11 @@ export class Wav2Vec2Backbone implements Backbone {
     for (let i = 0; i < c.num_hidden_layers; i++) {
       // HF draws for every layer and skips in training only (WavLM never skips layer 0)
       const drop = random();
-      if (!training || drop >= c.layerdrop || (this.id === 'wavlm' && i === 0)) x = this.layer(ops, i, x, keyBias, posBias, training, i === 0 ? tap : undefined);
+      if (!training || drop >= c.layerdrop || (this.id === 'wavlm' && i === 0)) {
+        const xi = x;
+        // one layer's intermediates alive at a time (layer 0's attention output is tapped, so not scoped away)
+        x = i === 0 && options.tap ? this.layer(ops, i, xi, keyBias, posBias, training, tap) : ops.scope(() => this.layer(ops, i, xi, keyBias, posBias, training));
+      }
       tap(`layer_${i}`, x);
     }
     if (c.do_stable_layer_norm) x = encLn(x);
