@@ -73,13 +73,13 @@ export async function buildModel(flags: ModelFlags): Promise<BuiltModel> {
   if (flags.model !== undefined) {
     const loaded = loadModel(flags.model);
     const m = loaded.model;
-    return { model: m, description: `trained model ${flags.model} (${m.config.backbone} + ${m.config.head.pooling} -> ${m.config.head.embedDim}), TF.js ${backend.name}`, randomInit: false };
+    return { model: m, description: `trained model ${flags.model} (${m.config.backbone} + ${m.config.head.pooling} -> ${m.config.head.embedDim}), loaded on TF.js ${backend.name}`, randomInit: false };
   }
   if (flags.tiny) {
     const model = AnoPatchModel.create({ backbone: 'beats', backboneOptions: { config: { ...TINY_BEATS_CONFIG } }, embedDim }, { seed });
     return {
       model,
-      description: `tiny BEATs-architecture model (2 layers, 64-d), RANDOM INIT (seed ${seed}), ASP -> ${embedDim}; not the paper's pre-trained model; TF.js ${backend.name}`,
+      description: `tiny BEATs-architecture model (2 layers, 64-d), RANDOM INIT (seed ${seed}), ASP -> ${embedDim}; not the paper's pre-trained model; built on TF.js ${backend.name}`,
       randomInit: true,
     };
   }
@@ -104,7 +104,7 @@ export async function buildModel(flags: ModelFlags): Promise<BuiltModel> {
   const model = AnoPatchModel.create({ backbone, backboneOptions, embedDim }, { backboneInstance: instance, backboneWeights, seed });
   return {
     model,
-    description: `${backbone} from ${weights} + untrained pooling/projection head (seed ${seed}) -> ${embedDim}; TF.js ${backend.name}`,
+    description: `${backbone} from ${weights} + untrained pooling/projection head (seed ${seed}) -> ${embedDim}; built on TF.js ${backend.name}`,
     randomInit: false,
   };
 }
