@@ -72,13 +72,18 @@ def main():
             for _ in range(args.warmup):
                 tokens_from_fbank(model, x)
             secs = []
+            cpu = []
             for _ in range(args.iterations):
                 t0 = time.perf_counter()
+                c0 = time.process_time()
                 y = tokens_from_fbank(model, x)
                 secs.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
             med = statistics.median(secs)
             rows.append({"batch": batch, "seconds_per_run": secs, "median_seconds": med,
-                         "clips_per_second": batch / med, "output_shape": list(y.shape)})
+                         "clips_per_second": batch / med, "output_shape": list(y.shape),
+                         # CPU seconds per clip (all threads): comparable on a machine shared with other work
+                         "cpu_seconds_per_clip": statistics.median(cpu) / batch})
             print(f"batch {batch}: {secs} -> {batch / med:.3f} clips/s", file=sys.stderr)
     out = {
         "what": f"official BEATs iter3 (random init, seed 0), fbank [B, {args.frames}, 128] -> tokens, PyTorch eager CPU",

@@ -14,7 +14,10 @@ export interface BackboneSpeedOptions {
   batches?: readonly number[];
   /** fbank frames per clip (default a 10 s clip). */
   frames?: number;
-  /** Timed runs per batch size (default 3) after `warmup` untimed ones (default 1). */
+  /**
+   * Timed runs per batch size (default 3). `warmup` untimed runs (default 1) go before the first batch
+   * size only: packed weights and caches stay warm across batch sizes, and a 10 s batch of 8 is long.
+   */
   iterations?: number;
   warmup?: number;
   /**
@@ -36,6 +39,8 @@ export interface BackboneSpeedRow {
   secondsPerRun: number[];
   medianSeconds: number;
   clipsPerSecond: number;
+  /** Median CPU seconds per clip (whole process): hardly load-dependent, compare with PyTorch's cpu_seconds_per_clip. */
+  cpuSecondsPerClip: number;
   outputShape: number[];
 }
 
@@ -92,6 +97,12 @@ export class BackboneRunner {
     this.ops.dispose();
     for (const p of this.params.values()) p.dispose();
   }
+}
+
+/** CPU time of this process, worker threads included: wall time says little on a machine shared with other work. */
+function processCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 function median(xs: readonly number[]): number {
@@ -160,21 +171,24 @@ export async function measureBackboneSpeed(options: BackboneSpeedOptions = {}): 
 
   const rows: BackboneSpeedRow[] = [];
   try {
-    for (const batch of batches) {
+    for (const [bi, batch] of batches.entries()) {
       const req = { batch, frames };
-      for (let i = 0; i < warmup; i++) await runOnce(req);
+      if (bi === 0) for (let i = 0; i < warmup; i++) await runOnce(req);
       const secondsPerRun: number[] = [];
+      const cpuPerClip: number[] = [];
       let outputShape: number[] = [];
       for (let i = 0; i < iterations; i++) {
         const t0 = performance.now();
+        const c0 = processCpuSeconds();
         const replies = await runOnce(req);
         const seconds = (performance.now() - t0) / 1000;
+        cpuPerClip.push((processCpuSeconds() - c0) / (batch * replies.length));
         outputShape = replies[0]!.shape;
         secondsPerRun.push(seconds);
         options.onProgress?.(batch, i, seconds);
       }
       const med = median(secondsPerRun);
-      rows.push({ batch, workers: Math.max(1, workers), secondsPerRun, medianSeconds: med, clipsPerSecond: (batch * Math.max(1, workers)) / med, outputShape });
+      rows.push({ batch, workers: Math.max(1, workers), secondsPerRun, medianSeconds: med, clipsPerSecond: (batch * Math.max(1, workers)) / med, cpuSecondsPerClip: median(cpuPerClip), outputShape });
     }
   } finally {
     await close();
@@ -197,7 +211,7 @@ export interface PytorchReferenceOptions {
 export interface PytorchReferenceResult {
   torch: string;
   threads: number;
-  rows: { batch: number; seconds_per_run: number[]; median_seconds: number; clips_per_second: number }[];
+  rows: { batch: number; seconds_per_run: number[]; median_seconds: number; clips_per_second: number; cpu_seconds_per_clip: number }[];
   peak_rss_mib: number;
 }
 
