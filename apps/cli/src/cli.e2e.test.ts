@@ -153,6 +153,27 @@ describe('anopatch embed + score (built CLI)', () => {
   });
 });
 
+describe('DCASE 2023 through the CLI: synth -> embed -> score -> evaluate', () => {
+  it('writes source/target-bank scores and decisions; the eval split evaluates against the synthetic ground truth', async () => {
+    const data = join(dir, 'synth2023');
+    const s = await cli('synth', '--edition', '2023', '--out', data, '--types', 'fan', '--eval-types', 'grinder', '--json');
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ clips: 48, train: 16, test: 32, anomalies: 16 });
+    const emb = join(dir, 'emb2023');
+    expect((await cli('embed', '--data', data, '--edition', '2023', '--tiny', '--out', emb)).code).toBe(0);
+    const sc = join(dir, 'scores2023');
+    expect((await cli('score', '--embeddings', emb, '--out', sc)).code).toBe(0);
+    for (const f of ['dev/anomaly_score_fan_section_00_test.csv', 'dev/decision_result_fan_section_00_test.csv', 'eval/anomaly_score_grinder_section_00_test.csv']) {
+      expect(existsSync(join(sc, f)), f).toBe(true);
+    }
+    const ev = await cli('evaluate', '--edition', '2023', '--scores', join(sc, 'eval'), '--ground-truth', join(data, 'ground_truth'), '--json');
+    expect(ev.code).toBe(0);
+    const units = (JSON.parse(ev.stdout) as { units: { type: string; clips: number; aucSource: number; aucTarget: number }[] }).units;
+    expect(units.map((u) => [u.type, u.clips])).toEqual([['grinder', 16]]);
+    for (const u of units) for (const v of [u.aucSource, u.aucTarget]) expect(v >= 0 && v <= 1).toBe(true);
+  });
+});
+
 describe('Ctrl-C (SIGINT)', () => {
   it('stops after the batch in flight with exit 130; the same command then resumes from the cache', async () => {
     const target = join(dir, 'interrupted');

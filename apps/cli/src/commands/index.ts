@@ -7,8 +7,9 @@ import { register as exportModel } from './export.js';
 import { register as features } from './features.js';
 import { register as inspect } from './inspect.js';
 import { register as score } from './score.js';
+import { register as synth } from './synth.js';
 import { register as tokens } from './tokens.js';
 import { register as train } from './train.js';
 
 /** Each command lives in its own module and registers itself here. */
-export const commands: ((program: Command) => void)[] = [demo, train, embed, score, evaluate, exportModel, features, inspect, tokens];
+export const commands: ((program: Command) => void)[] = [demo, synth, train, embed, score, evaluate, exportModel, features, inspect, tokens];
