@@ -72,6 +72,7 @@ export function runSummary(r: ProtocolResult): Record<string, unknown> {
   return {
     backbone: r.backbone,
     description: r.description,
+    embedding: r.embedding,
     hash: r.hash,
     dir: r.dir,
     stages: r.stages,

@@ -20,8 +20,10 @@ const CHILD = fileURLToPath(new URL('../speed/checkpoint-child.js', import.meta.
 export interface SpeedOptions {
   /** batch sizes of the backbone embedding case (default 1 and 8) */
   batches?: number[];
-  /** timed runs per backbone batch size (default 2, after one warm-up) */
+  /** timed runs per backbone batch size (default 2) */
   iterations?: number;
+  /** untimed warm-up runs per backbone batch size (default 1) */
+  warmup?: number;
   /** KNN bank sizes (default 1 000 and 10 000) */
   knnSizes?: number[];
   /** checkpoint to time loading (default a synthetic BEATs-size torch checkpoint) */
@@ -31,6 +33,8 @@ export interface SpeedOptions {
   python?: string;
   /** skip the full-size training step (it takes a minute or more on wasm) */
   skipTrain?: boolean;
+  /** fbank frames of the training-step clip (default 998 = 10 s) */
+  trainFrames?: number;
   log?: (line: string) => void;
 }
 
@@ -107,7 +111,7 @@ export async function runSpeed(o: SpeedOptions = {}): Promise<SpeedResult> {
   const bb = await measureBackboneSpeed({
     batches,
     iterations: o.iterations ?? 2,
-    warmup: 1,
+    warmup: o.warmup ?? 1,
     workers: 'cores',
     onProgress: (b, i, s) => log(`  batch ${b} run ${i + 1}: ${s.toFixed(2)} s`),
   });
@@ -137,15 +141,22 @@ export async function runSpeed(o: SpeedOptions = {}): Promise<SpeedResult> {
     rows.push(row);
   }
 
-  // training step, full-size BEATs + head, batch 1 x 10 s
+  // training step, full-size BEATs + head, batch 1
   if (!o.skipTrain) {
-    log('train: one optimizer step of full-size BEATs + ASP head + ArcFace, batch 1 x 10 s');
+    const frames = o.trainFrames ?? BACKBONE_FRAMES_10S;
+    const what = `BEATs 90M + head, batch 1 x ${frames} frames`;
+    log(`train: one optimizer step of full-size BEATs + ASP head + ArcFace, batch 1 x ${frames} frames`);
     const { AnoPatchModel, measureTrainSpeed } = await import('@anopatch/anopatch');
     const model = AnoPatchModel.create({ backbone: 'beats', embedDim: 128 }, { seed: 0 });
     try {
-      const ts = await measureTrainSpeed({ model, batchSize: 1, frames: BACKBONE_FRAMES_10S, steps: 1, warmupSteps: 1 });
+      const ts = await measureTrainSpeed({ model, batchSize: 1, frames, steps: 1, warmupSteps: 1 });
       json.train = ts;
-      rows.push({ section: 'train', case: 'BEATs 90M + head, batch 1 x 10 s', ours: ts.clipsPerSec, unit: 'clips/s', peakRssMiB: rssMiB(), note: `${ts.secondsPerStep.toFixed(1)} s / step; no PyTorch training-step script in tooling/reference` });
+      rows.push({ section: 'train', case: what, ours: ts.clipsPerSec, unit: 'clips/s', peakRssMiB: rssMiB(), note: `${ts.secondsPerStep.toFixed(1)} s / step; no PyTorch training-step script in tooling/reference` });
+    } catch (err) {
+      // a failed case is reported, not fatal: the other measurements of a long run stay
+      const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      json.train = { failed: why };
+      rows.push({ section: 'train', case: what, ours: Number.NaN, unit: 'clips/s', peakRssMiB: rssMiB(), note: `FAILED: ${why}${backend.name === 'wasm' ? ' (wasm heap: try --train-frames 298)' : ''}` });
     } finally {
       model.dispose();
     }
@@ -207,11 +218,13 @@ export async function runSpeed(o: SpeedOptions = {}): Promise<SpeedResult> {
 interface SpeedFlags {
   batches: string;
   iterations: string;
+  warmup: string;
   knnSizes: string;
   weights?: string;
   beatsDir?: string;
   python?: string;
   train: boolean;
+  trainFrames: string;
   json?: boolean;
 }
 
@@ -221,27 +234,37 @@ const intList = (name: string, v: string): number[] => {
   return xs;
 };
 
+function warmupCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new BenchUsageError(`--warmup must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('speed')
     .description('throughput and peak RSS of fbank, full-size BEATs embedding (batch 1 and 8), training step, KNN scoring and checkpoint loading; the PyTorch reference beside it when python3-torch is installed; the arithmetic floor')
     .option('--batches <list>', 'backbone batch sizes', '1,8')
-    .option('--iterations <n>', 'timed runs per backbone batch size (after one warm-up)', '2')
+    .option('--iterations <n>', 'timed runs per backbone batch size', '2')
+    .option('--warmup <n>', 'untimed warm-up runs per backbone batch size (0 on a slow machine: the first run then includes one-off costs)', '1')
     .option('--knn-sizes <list>', 'KNN bank sizes', '1000,10000')
     .option('--weights <pt>', 'checkpoint to time loading (default: a synthetic BEATs-size .pt)')
     .option('--beats-dir <dir>', 'folder with the official BEATs.py (PyTorch reference; needs python3-torch)')
     .option('--python <path>', 'python with torch', '/usr/bin/python3')
     .option('--no-train', 'skip the full-size training step')
+    .option('--train-frames <n>', 'fbank frames of the training-step clip', '998')
     .option('--json', 'print JSON instead of the table')
     .action(async (f: SpeedFlags) => {
       const r = await runSpeed({
         batches: intList('--batches', f.batches),
         iterations: intList('--iterations', f.iterations)[0]!,
+        warmup: warmupCount(f.warmup),
         knnSizes: intList('--knn-sizes', f.knnSizes),
         ...(f.weights ? { weights: f.weights } : {}),
         ...(f.beatsDir ? { beatsDir: f.beatsDir } : {}),
         ...(f.python ? { python: f.python } : {}),
         skipTrain: !f.train,
+        trainFrames: intList('--train-frames', f.trainFrames)[0]!,
       });
       process.stdout.write(f.json ? JSON.stringify(r.json, null, 1) + '\n' : r.text + '\n');
     });

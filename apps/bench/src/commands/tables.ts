@@ -33,6 +33,9 @@ export interface TableRunOptions {
   cropFrames?: number;
   seed?: number;
   bank?: 'exact' | 'hnsw';
+  /** embedding engine (default onnx, falling back to TF.js unless engineExplicit) */
+  engine?: 'onnx' | 'tfjs';
+  engineExplicit?: boolean;
   progress?: ProgressPrinter;
   signal?: AbortSignal;
 }
@@ -95,6 +98,8 @@ export async function runTable(o: TableRunOptions): Promise<TableRunResult> {
     seed: o.seed ?? 0,
     embedDim: 128,
     ...(o.bank ? { bank: o.bank } : {}),
+    ...(o.engine ? { engine: o.engine } : {}),
+    ...(o.engineExplicit ? { engineExplicit: true } : {}),
     ...(o.groundTruth ? { groundTruth: o.groundTruth } : {}),
     log: p.log,
     onProgress: p.onProgress,
@@ -121,7 +126,7 @@ export async function runTable(o: TableRunOptions): Promise<TableRunResult> {
   if (o.table === 'table1' || o.table === 'table2') {
     if (!synthetic && !o.weights) throw new BenchUsageError(`${o.table}: give --weights <BEATs_iter3.pt> (or --synthetic)`);
     const r = await runProtocol({ ...common, backbone: 'beats', ...(synthetic ? {} : { weights: o.weights! }) });
-    notes.push(`Model: ${r.description}; ${r.trainSteps} optimizer steps; stages ${stageText(r)}; cache ${r.dir}.`);
+    notes.push(`Model: ${r.description}; ${r.trainSteps} optimizer steps; embedded with ${r.embedding}; stages ${stageText(r)}; cache ${r.dir}.`);
     const ours = ourFigures(r.table);
     table = (o.table === 'table1' ? table1 : table2)(ours, notes);
     charts = [...(await oursVsPaperCharts(r.table)), ...(await rocCharts(r.splits))];
@@ -154,7 +159,7 @@ export async function runTable(o: TableRunOptions): Promise<TableRunResult> {
       }
       const t = r.table as Table1;
       rows.push({ ...base, ours: { dev: 100 * (t.dev.mean ?? Number.NaN), eval: 100 * (t.eval.mean ?? Number.NaN) } });
-      extraMd.push(`- ${c.id}: ${r.description}; ${r.trainSteps} steps; stages ${stageText(r)}; cache ${r.dir}`);
+      extraMd.push(`- ${c.id}: ${r.description}; ${r.trainSteps} steps; embedded with ${r.embedding}; stages ${stageText(r)}; cache ${r.dir}`);
       charts.push(...(await rocCharts(r.splits, `roc_${c.id}`)));
       runs.push(runSummary(r));
     }
@@ -205,6 +210,7 @@ interface TableFlags {
   cropFrames?: string;
   seed: string;
   bank: 'exact' | 'hnsw';
+  engine?: 'onnx' | 'tfjs';
   json?: boolean;
 }
 
@@ -247,6 +253,7 @@ export function register(program: Command): void {
       .option('--crop-frames <n>', 'training crop in fbank frames (default 998 = 10 s)')
       .option('--seed <n>', 'seed of the head init and the training stream', '0')
       .addOption(new Option('--bank <kind>', 'KNN bank').choices(['exact', 'hnsw']).default('exact'))
+      .addOption(new Option('--engine <engine>', 'embedding engine (default onnx: ONNX Runtime, TF.js where it cannot run the model)').choices(['onnx', 'tfjs']))
       .option('--json', 'print results.json on stdout instead of the table')
       .action(async (f: TableFlags) => {
         const result = await withInterrupt((signal) =>
@@ -262,6 +269,7 @@ export function register(program: Command): void {
             ...optionalInts(f),
             seed: int('--seed', f.seed, 0) ?? 0,
             bank: f.bank,
+            ...(f.engine ? { engine: f.engine, engineExplicit: true } : {}),
             signal,
           }),
         );

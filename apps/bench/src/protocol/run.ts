@@ -30,6 +30,10 @@ export interface ProtocolOptions {
   k?: number;
   bank?: 'exact' | 'hnsw';
   batchSize?: number;
+  /** embedding engine: ONNX Runtime (default; several times faster on CPU) or TF.js */
+  engine?: 'onnx' | 'tfjs';
+  /** the engine was asked for: do not fall back to TF.js when ONNX Runtime fails */
+  engineExplicit?: boolean;
   /** eval ground truth (default <data>/ground_truth when present) */
   groundTruth?: string;
   log?: (line: string) => void;
@@ -49,6 +53,8 @@ export interface ProtocolResult {
   edition: Edition;
   backbone: string;
   description: string;
+  /** what embedded the clips (engine included) */
+  embedding: string;
   table: Table1 | Table2;
   splits: SplitEvaluation[];
   /** 'cached' when the stage's done-marker was there */
@@ -105,6 +111,7 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
     embedDim,
     k: options.k ?? 1,
     bank: options.bank ?? 'exact',
+    engine: options.engine ?? 'onnx',
   };
   const hash = sha256Hex(JSON.stringify({ files, config: keyed, weights: wHash })).slice(0, 16);
   const dir = join(resolve(options.cacheRoot), hash);
@@ -163,11 +170,24 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
   let embedder: ClipEmbedder | undefined;
   const getEmbedder = async () => {
     if (!model) model = anopatch.loadModel(trainDir).model;
-    embedder ??= await anopatch.modelEmbedder(model, { preset, batchSize: options.batchSize ?? 8, description });
+    if (embedder) return embedder;
+    const batchSize = options.batchSize ?? 8;
+    if ((options.engine ?? 'onnx') === 'onnx') {
+      try {
+        embedder = await anopatch.onnxModelEmbedder(model, { preset, batchSize, description: `${description}; embedded with ONNX Runtime` });
+        return embedder;
+      } catch (err) {
+        if (options.engineExplicit) throw err;
+        log(`note: ONNX Runtime could not run this model (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); embedding with TF.js`);
+      }
+    }
+    embedder = await anopatch.modelEmbedder(model, { preset, batchSize, description });
     return embedder;
   };
   const embedded = new Map<Split, Awaited<ReturnType<typeof anopatch.loadEmbeddingSet>>>();
-  if (readDone(embedRoot)) {
+  const embedDone = readDone(embedRoot);
+  let embedding = typeof embedDone?.embedder === 'string' ? embedDone.embedder : 'TF.js';
+  if (embedDone) {
     stages.embed = 'cached';
     for (const split of splits) embedded.set(split, anopatch.loadEmbeddingSet(join(embedRoot, split)));
     log(`embed: cached in ${embedRoot}`);
@@ -187,7 +207,8 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
       });
       embedded.set(split, { set: r.set, embeddings: r.embeddings });
     }
-    markDone('embed', { splits, modelHash: e.hash });
+    embedding = `${e.engine === 'onnx' ? 'ONNX Runtime' : 'TF.js'}`;
+    markDone('embed', { splits, modelHash: e.hash, engine: e.engine, embedder: embedding });
     stages.embed = 'computed';
   }
   await embedder?.release();
@@ -249,7 +270,7 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
             (e.evaluation as Evaluation2023).units.map((u) => ({ type: u.type, section: u.section, aucSource: u.aucSource, aucTarget: u.aucTarget, pauc: u.pauc, split: e.split })),
           ),
         );
-  return { hash, dir, edition, backbone, description, table, splits: evaluations, stages, trainSteps, scoreDirs };
+  return { hash, dir, edition, backbone, description, embedding, table, splits: evaluations, stages, trainSteps, scoreDirs };
 }
 
 /** ROC points per machine type from the clip-score CSV the score stage wrote and the clips' labels. */

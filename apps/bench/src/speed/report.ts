@@ -35,7 +35,7 @@ export function ratio(row: Pick<SpeedRow, 'ours' | 'reference'>): number | null 
   return row.reference === undefined || !(row.reference > 0) ? null : row.ours / row.reference;
 }
 
-const num = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
+const num = (v: number): string => (!Number.isFinite(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
 
 /** The terminal report: one aligned line per case, then the floor and the notes. */
 export function formatSpeedReport(header: string[], rows: readonly SpeedRow[], floor: FloorLine | null, notes: readonly string[] = []): string {
