@@ -304,6 +304,44 @@ describe('parameters', () => {
     expect(new TfOps(p1).paramShape('a')).toEqual([2, 3]);
   });
 
+  it('leaves tf.memory() at its baseline once the parameters are disposed (no hidden copy per variable)', async () => {
+    await initBackend({ prefer: 'wasm', env: {} });
+    const specs: ParamSpec[] = [
+      { name: 'w', shape: [16, 8], init: { kind: 'normal', std: 0.02 } },
+      { name: 'b', shape: [8], init: { kind: 'zeros' } },
+    ];
+    const before = tf.memory();
+    const params = createTfParams(specs, { seed: 3, loaded: new Map([['b', { shape: [8], data: new Float32Array(8).fill(1) }]]) });
+    // exactly one tensor and one buffer per parameter while the model lives
+    expect(tf.memory().numTensors - before.numTensors).toBe(2);
+    expect(tf.memory().numBytes - before.numBytes).toBe(4 * (16 * 8 + 8));
+    for (const v of params.values()) v.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+
+  it('draws dropout masks from the caller seeded source: the same source state gives the same mask', async () => {
+    await initBackend({ prefer: 'wasm', env: {} });
+    const ops = new TfOps(new Map());
+    const x = tf.ones([4, 64]);
+    const maskWith = (seed: number) => {
+      const rng = new SeededRandom(seed);
+      ops.random = () => rng.next();
+      return Array.from(tf.tidy(() => ops.dropout(x, 0.25)).dataSync());
+    };
+    const a = maskWith(5);
+    const b = maskWith(5);
+    const c = maskWith(6);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    // inverted dropout: survivors are scaled by 1 / (1 - rate), the rest are zero
+    expect(new Set(a)).toEqual(new Set([0, Math.fround(1 / 0.75)]));
+    const zeros = a.filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThan(0.1 * a.length);
+    expect(zeros).toBeLessThan(0.4 * a.length);
+    x.dispose();
+  });
+
   it('resolves ONNX-style reshape targets', () => {
     expect(resolveReshape([2, 3, 4], [0, -1])).toEqual([2, 12]);
     expect(resolveReshape([2, 3, 4], [-1, 0, 2, 2])).toEqual([2, 3, 2, 2]);

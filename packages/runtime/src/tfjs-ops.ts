@@ -51,9 +51,16 @@ function normAxis(axis: number, rank: number): number {
 export class TfOps implements Ops<tf.Tensor> {
   readonly kind = 'tfjs';
   private readonly params: Params;
+  /**
+   * Uniform [0, 1) source of dropout masks. When set, each `dropout` call draws its mask seed from
+   * it, so a caller that seeds (and checkpoints) this source replays the same masks; unset, masks
+   * come from TF.js's unseeded generator.
+   */
+  random: (() => number) | undefined;
 
-  constructor(params: ReadonlyMap<string, tf.Tensor | tf.Variable>) {
+  constructor(params: ReadonlyMap<string, tf.Tensor | tf.Variable>, options: { random?: () => number } = {}) {
     this.params = params;
+    this.random = options.random;
   }
 
   param(name: string): tf.Tensor {
@@ -148,7 +155,8 @@ export class TfOps implements Ops<tf.Tensor> {
   }
   dropout(x: tf.Tensor, rate: number): tf.Tensor {
     if (rate <= 0) return x;
-    return tf.dropout(x, rate);
+    // one draw per call, whatever the tensor size: the source advances the same on every backend
+    return this.random ? tf.dropout(x, rate, undefined, Math.floor(this.random() * 2 ** 31)) : tf.dropout(x, rate);
   }
   gradScale(x: tf.Tensor, factor: number): tf.Tensor {
     if (factor === 1) return x;
@@ -531,7 +539,10 @@ export function createTfParams(specs: readonly ParamSpec[], options: CreateTfPar
       // one stream per name: a parameter's init does not depend on which others were loaded
       data = initParamData(spec, new SeededRandom(hashSeed(seed, spec.name)));
     }
-    params.set(spec.name, tf.variable(tf.tensor(data, [...spec.shape], 'float32'), options.trainable ?? true));
+    // the variable shares the temporary's data buffer (ref-counted): while the temporary lives, disposing the variable frees nothing
+    const initial = tf.tensor(data, [...spec.shape], 'float32');
+    params.set(spec.name, tf.variable(initial, options.trainable ?? true));
+    initial.dispose();
   }
   return params;
 }
