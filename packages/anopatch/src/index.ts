@@ -33,6 +33,7 @@ export {
   type CreateModelOptions,
   type EmbedOptions,
   type FbankInput,
+  type ClipInput,
   type ForwardResult,
   type ResolvedModelConfig,
 } from './model/model.js';
@@ -52,6 +53,7 @@ export {
   EpochSampler,
   arrayClipSource,
   cropOrPad,
+  DEFAULT_CROP_SAMPLES,
   makeBatch,
   type BatchOptions,
   type ClipSource,
@@ -59,6 +61,8 @@ export {
   type MicroBatch,
   type SamplerState,
   type TrainClip,
+  type FbankTrainClip,
+  type WaveformTrainClip,
 } from './trainer/data.js';
 export { RUN_JSON, TRAIN_LOG, train, type TrainOptions, type TrainProgress, type TrainResult } from './trainer/train.js';
 export { formatProgress, progressPrinter, type ProgressPrinterOptions } from './trainer/progress.js';

@@ -35,13 +35,13 @@ describe('dcaseTrainingSet (metadata classes via dcase-eval, clips from dcase-sy
     expect(clip.label).toBe(set.classes.labelOf(set.records[5]!));
     expect(set.source.labelOf!(5)).toBe(clip.label);
     // 1 s at 16 kHz -> 98 Kaldi frames of 128 mel bins, BEATs-normalised (roughly zero-centred)
-    expect([clip.fbank.frames, clip.fbank.bins]).toEqual([98, 128]);
-    expect(Math.abs(clip.fbank.data.reduce((a, b) => a + b, 0) / clip.fbank.data.length)).toBeLessThan(2);
+    expect([clip.fbank!.frames, clip.fbank!.bins]).toEqual([98, 128]);
+    expect(Math.abs(clip.fbank!.data.reduce((a, b) => a + b, 0) / clip.fbank!.data.length)).toBeLessThan(2);
     expect(await set.source.get(5)).toBe(clip); // cached
     const uncached = dcaseTrainingSet([scanDataset(root, { edition: 2020, split: 'dev' })], { cacheMaxBytes: 0 });
     const again = await uncached.source.get(5);
     expect(await uncached.source.get(5)).not.toBe(again);
-    expect(Array.from((await uncached.source.get(5)).fbank.data)).toEqual(Array.from(clip.fbank.data));
+    expect(Array.from((await uncached.source.get(5)).fbank!.data)).toEqual(Array.from(clip.fbank!.data));
   });
 
   it('2023: type x section x attribute-string classes (source and target with the same attributes share one)', async () => {

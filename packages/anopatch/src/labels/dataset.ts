@@ -1,5 +1,6 @@
 import { loadAudio16k, presetFbank, type FbankPresetName } from '@anopatch/audio-features';
 import { buildClassTable, type ClassTable, type ClipRecord, type DatasetScan } from '@anopatch/dcase-eval';
+import type { FrontEnd } from '@anopatch/vit-backbone';
 
 import { TrainDataError } from '../errors.js';
 import type { ClipSource, TrainClip } from '../trainer/data.js';
@@ -15,8 +16,10 @@ export interface DcaseTrainingSet {
 export interface DcaseTrainingOptions {
   /** Fbank preset of the backbone (default 'beats'). */
   preset?: FbankPresetName;
+  /** What the backbone reads (`model.backbone.frontEnd`): 'fbank' (default) or the 16 kHz 'waveform' itself. */
+  frontEnd?: FrontEnd;
   /**
-   * Keep computed fbanks in memory up to this many bytes (first come, kept; default 2 GiB; 0 = off).
+   * Keep computed fbanks (or waveforms: 10 s = 0.64 MB) in memory up to this many bytes (first come, kept; default 2 GiB; 0 = off).
    * A 10 s clip's fbank is 998 x 128 floats = 0.5 MB, so the full DCASE 2020 dev + eval training set
    * (~33k clips) would need ~17 GB: beyond the budget clips are decoded again each epoch.
    */
@@ -27,7 +30,8 @@ export interface DcaseTrainingOptions {
  * The metadata-class training set of the paper from one or more DCASE scans (normally the dev and
  * eval training splits together): the normal training clips, labelled by dcase-eval's class table
  * (2020: type x machine ID = 41 classes; 2023: type x section x attribute string = 167 classes).
- * Clips are decoded, resampled to 16 kHz and turned into the backbone's normalised fbank on demand.
+ * Clips are decoded, resampled to 16 kHz and turned into the backbone's normalised fbank on demand
+ * (waveform front end: the 16 kHz waveform is the training input).
  */
 export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTrainingOptions = {}): DcaseTrainingSet {
   if (scans.length === 0) throw new TrainDataError('training data', 'no dataset scans given');
@@ -40,6 +44,7 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
   const classes = buildClassTable(records, edition);
   const labels = records.map((r) => classes.labelOf(r));
   const preset = options.preset ?? 'beats';
+  const waveform = options.frontEnd === 'waveform';
   const budget = options.cacheMaxBytes ?? 2 ** 31;
   let cached = 0;
   const memo = new Map<number, TrainClip>();
@@ -52,10 +57,11 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
       if (hit) return hit;
       const r = records[i]!;
       const wave = await loadAudio16k(r.path);
-      const clip = { fbank: presetFbank(wave, preset, { source: r.path }), label: labels[i]! };
-      if (cached + clip.fbank.data.byteLength <= budget) {
+      const clip: TrainClip = waveform ? { wave, label: labels[i]! } : { fbank: presetFbank(wave, preset, { source: r.path }), label: labels[i]! };
+      const bytes = (clip.wave ?? clip.fbank.data).byteLength;
+      if (cached + bytes <= budget) {
         memo.set(i, clip);
-        cached += clip.fbank.data.byteLength;
+        cached += bytes;
       }
       return clip;
     },

@@ -70,6 +70,9 @@ export interface FbankInput {
   bins: number;
 }
 
+/** One clip as the backbone reads it: a normalised fbank, or a 16 kHz waveform (waveform front end). */
+export type ClipInput = FbankInput | Float32Array;
+
 /**
  * The AnoPatch model: backbone tokens -> pooling (ASP or [CLS]) -> linear to the embedding.
  * All parameters are tf.Variables (all trainable except BatchNorm's running statistics, which
@@ -122,14 +125,22 @@ export class AnoPatchModel {
 
   /**
    * Forward pass on a normalised fbank batch [B, frames, mel] (or waveforms [B, samples] for a
-   * waveform backbone). Call inside tf.tidy or dispose the results.
+   * waveform backbone). `random` drives layer drop and dropout masks. Call inside tf.tidy or
+   * dispose the results.
    */
   forward(input: tf.Tensor, options: { training: boolean; random?: () => number; paddingMask?: tf.Tensor }): ForwardResult {
-    const tokens = this.backbone.forward(this.ops, input, {
-      training: options.training,
-      ...(options.paddingMask ? { paddingMask: options.paddingMask } : {}),
-      ...(options.random ? { random: options.random } : {}),
-    });
+    // dropout masks come from the same seeded source as layer drop (unseeded TF.js masks would break exact resume)
+    this.ops.random = options.random;
+    let tokens: tf.Tensor;
+    try {
+      tokens = this.backbone.forward(this.ops, input, {
+        training: options.training,
+        ...(options.paddingMask ? { paddingMask: options.paddingMask } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      });
+    } finally {
+      this.ops.random = undefined;
+    }
     const out = poolAndProject(this.ops, tokens, this.config.head.pooling, { training: options.training });
     const result: ForwardResult = { embedding: out.embedding as tf.Tensor2D };
     if (out.batchStats) {
@@ -157,13 +168,21 @@ export class AnoPatchModel {
 
   /**
    * Embeddings of whole clips (inference mode), one Float32Array of length E per clip, in input
-   * order. Clips of equal length are batched together, so no padding enters the pooling.
+   * order: normalised fbanks for an fbank backbone, 16 kHz waveforms for a waveform backbone
+   * (`backbone.frontEnd`). Clips of equal length are batched together, so no padding enters the pooling.
    */
-  embed(clips: readonly FbankInput[], options: EmbedOptions = {}): Float32Array[] {
+  embed(clips: readonly ClipInput[], options: EmbedOptions = {}): Float32Array[] {
     const batchSize = options.batchSize ?? 8;
+    const waveform = this.backbone.frontEnd === 'waveform';
+    const rows = clips.map((c, i) => {
+      if (waveform !== (c instanceof Float32Array)) {
+        throw new ModelConfigError(`clip ${i} is ${waveform ? 'an fbank' : 'a waveform'}, but backbone '${this.config.backbone}' reads ${waveform ? 'waveforms' : 'fbanks'}`);
+      }
+      return c instanceof Float32Array ? { data: c, frames: c.length, bins: 1 } : c;
+    });
     const out = new Array<Float32Array>(clips.length);
     const byLength = new Map<string, number[]>();
-    clips.forEach((c, i) => {
+    rows.forEach((c, i) => {
       const key = `${c.frames}x${c.bins}`;
       const list = byLength.get(key) ?? [];
       list.push(i);
@@ -172,16 +191,16 @@ export class AnoPatchModel {
     for (const indices of byLength.values()) {
       for (let start = 0; start < indices.length; start += batchSize) {
         const group = indices.slice(start, start + batchSize);
-        const first = clips[group[0]!]!;
-        const rows = tf.tidy(() => {
-          const data = new Float32Array(group.length * first.frames * first.bins);
-          group.forEach((ci, j) => data.set(clips[ci]!.data, j * first.frames * first.bins));
-          const input = tf.tensor3d(data, [group.length, first.frames, first.bins]);
+        const { frames, bins } = rows[group[0]!]!;
+        const embedded = tf.tidy(() => {
+          const data = new Float32Array(group.length * frames * bins);
+          group.forEach((ci, j) => data.set(rows[ci]!.data, j * frames * bins));
+          const input = tf.tensor(data, waveform ? [group.length, frames] : [group.length, frames, bins]);
           return this.forward(input, { training: false }).embedding;
         });
-        const values = rows.dataSync() as Float32Array;
-        const E = rows.shape[1];
-        rows.dispose();
+        const values = embedded.dataSync() as Float32Array;
+        const E = embedded.shape[1];
+        embedded.dispose();
         group.forEach((ci, j) => (out[ci] = values.slice(j * E, (j + 1) * E)));
       }
     }

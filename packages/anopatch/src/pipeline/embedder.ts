@@ -1,7 +1,7 @@
 import { presetFbank, type FbankPresetName } from '@anopatch/audio-features';
 import type { TensorData } from '@anopatch/runtime';
 
-import { type AnoPatchModel } from '../model/model.js';
+import { type AnoPatchModel, type ClipInput } from '../model/model.js';
 import { poolAndProject } from '../pooling/head.js';
 
 import { modelHash, sha256Hex } from './hash.js';
@@ -27,8 +27,17 @@ export interface ModelEmbedderOptions {
 }
 
 /**
- * The AnoPatch model on TF.js: fbank (preset) -> model.embed, clips of equal length batched together.
- * The cache hash covers the model, the preset and the engine (engines agree to float round-off only).
+ * What the model's backbone reads for a 16 kHz waveform: the preset's normalised fbank, or the
+ * waveform itself for a waveform backbone (the one front-end switch both engines share).
+ */
+function modelInput(model: AnoPatchModel, preset: FbankPresetName): (wave: Float32Array) => ClipInput {
+  return model.backbone.frontEnd === 'waveform' ? (w) => w : (w) => presetFbank(w, preset);
+}
+
+/**
+ * The AnoPatch model on TF.js: fbank (preset) or waveform (waveform backbones) -> model.embed,
+ * clips of equal length batched together. The cache hash covers the model, the preset, the front
+ * end and the engine (engines agree to float round-off only).
  */
 export async function modelEmbedder(model: AnoPatchModel, options: ModelEmbedderOptions = {}): Promise<ClipEmbedder> {
   const preset = options.preset ?? 'beats';
@@ -38,10 +47,7 @@ export async function modelEmbedder(model: AnoPatchModel, options: ModelEmbedder
     dim: model.config.head.embedDim,
     engine: 'tfjs',
     description: options.description ?? `${model.config.backbone} + ${model.config.head.pooling} -> ${model.config.head.embedDim}`,
-    embed: (waves) => {
-      const fbanks = waves.map((w) => presetFbank(w, preset));
-      return Promise.resolve(model.embed(fbanks, { batchSize: options.batchSize ?? 8 }));
-    },
+    embed: (waves) => Promise.resolve(model.embed(waves.map(modelInput(model, preset)), { batchSize: options.batchSize ?? 8 })),
     release: () => Promise.resolve(),
   };
 }
@@ -53,19 +59,23 @@ export interface OnnxEmbedderOptions extends ModelEmbedderOptions {
 
 /**
  * The same model lowered to ONNX (its forward pass written once against the op interface) and run by
- * onnxruntime-node: fbank [batch, frames, mel] in, `embedding` [batch, dim] out.
+ * onnxruntime-node: fbank [batch, frames, mel] (or waveform [batch, samples]) in, `embedding` [batch, dim] out.
  */
 export async function onnxModelEmbedder(model: AnoPatchModel, options: OnnxEmbedderOptions = {}): Promise<ClipEmbedder> {
   const { buildOnnxModel, createOnnxEmbedder } = await import('@anopatch/onnx-engine');
   const preset = options.preset ?? 'beats';
   const weights = new Map<string, TensorData>();
   for (const [name, v] of model.params) weights.set(name, { shape: [...v.shape], data: (await v.data()) as Float32Array });
-  const mel = presetFbank(new Float32Array(400), preset).bins;
+  const input = modelInput(model, preset);
   const builder = buildOnnxModel({
     weights,
     source: 'AnoPatch model',
     graphName: `anopatch-${model.config.backbone}`,
-    inputs: [{ name: 'fbank', shape: ['batch', 'frames', mel] }],
+    inputs: [
+      model.backbone.frontEnd === 'waveform'
+        ? { name: 'waveform', shape: ['batch', 'samples'] }
+        : { name: 'fbank', shape: ['batch', 'frames', presetFbank(new Float32Array(400), preset).bins] },
+    ],
     forward: (ops, [x]) => {
       const tokens = model.backbone.forward(ops, x!, { training: false });
       return { embedding: poolAndProject(ops, tokens, model.config.head.pooling, { training: false }).embedding };
@@ -85,8 +95,8 @@ export async function onnxModelEmbedder(model: AnoPatchModel, options: OnnxEmbed
     description: options.description ?? `${model.config.backbone} + ${model.config.head.pooling} -> ${model.config.head.embedDim} (ONNX Runtime)`,
     embed: async (waves) => {
       const inputs = waves.map((w) => {
-        const fb = presetFbank(w, preset);
-        return { shape: [fb.frames, fb.bins], data: fb.data };
+        const x = input(w);
+        return x instanceof Float32Array ? { shape: [x.length], data: x } : { shape: [x.frames, x.bins], data: x.data };
       });
       const out = await onnx.embed(inputs);
       return out.map((t) => t.data);

@@ -265,3 +265,26 @@ describe('onnxModelEmbedder', () => {
     await onnx.release();
   });
 });
+
+describe('waveform backbones (tiny wav2vec2)', () => {
+  it('both engines feed the 16 kHz waveform itself and agree to float round-off', async () => {
+    const config = JSON.parse(readFileSync(new URL('../../../../tooling/reference/backbones/wav2vec2/config.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    const wave = AnoPatchModel.create({ backbone: 'wav2vec2', backboneOptions: { config }, attentionChannels: 16, embedDim: 16 }, { seed: 1 });
+    const tfjs = await modelEmbedder(wave);
+    const onnx = await onnxModelEmbedder(wave, { batchSize: 4, threads: 1 });
+    const waves = [0, 1, 2].map((k) => Float32Array.from({ length: 8000 + 800 * k }, (_, i) => 0.1 * Math.sin(0.05 * i * (k + 1)) + 0.01 * Math.cos(0.31 * i)));
+    const a = await tfjs.embed(waves);
+    const b = await onnx.embed(waves);
+    expect(a.map((r) => r.length)).toEqual([16, 16, 16]);
+    // the TF.js embedder gives model.embed on the raw waveform, no fbank in between
+    expect(Array.from(a[2]!)).toEqual(Array.from(wave.embed([waves[2]!])[0]!));
+    for (let i = 0; i < waves.length; i++) {
+      const max = Math.max(...a[i]!.map(Math.abs));
+      const diff = Math.max(...a[i]!.map((v, j) => Math.abs(v - b[i]![j]!)));
+      // tolerance: DESIGN.md's backbone parity bound, 1e-3 relative to the largest magnitude
+      expect(diff / max).toBeLessThanOrEqual(1e-3);
+    }
+    await onnx.release();
+    wave.dispose();
+  });
+});

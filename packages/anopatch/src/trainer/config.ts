@@ -4,7 +4,7 @@ import type { SpecAugmentOptions } from '@anopatch/audio-features';
 import { TrainConfigError } from '../errors.js';
 import { ADAMW_DEFAULTS } from '../optim/adamw.js';
 import { validateSchedule, type LrDecay } from '../optim/schedule.js';
-import type { CropPadPolicy } from './data.js';
+import { DEFAULT_CROP_SAMPLES, type CropPadPolicy } from './data.js';
 
 export interface TrainConfig {
   /** Peak learning rate (paper 1e-4). */
@@ -21,7 +21,10 @@ export interface TrainConfig {
   /** Micro-batches whose gradients are summed per optimizer step (paper 8): effective batch = batchSize * gradAccum. */
   gradAccum: number;
   adamw: { beta1: number; beta2: number; eps: number; weightDecay: number };
-  /** SpecAugment on the normalised fbank before patching (paper: freq 40 for 2020, 80 for 2023; time 80); null = off (Table 3). */
+  /**
+   * SpecAugment on the normalised fbank before patching (paper: freq 40 for 2020, 80 for 2023; time 80); null = off (Table 3).
+   * Waveform backbones have no fbank to mask: `train()` runs them without it and records null (Table 3 uses none for any backbone).
+   */
   specAugment: SpecAugmentOptions | null;
   /** Fixed training length and how clips get there. */
   crop: CropPadPolicy;
@@ -30,7 +33,7 @@ export interface TrainConfig {
   loss: 'arcface' | 'subClusterAdaCos';
   /** Sub-cluster AdaCos: sub-clusters per class (1 = AdaCos). */
   adacos: { subClusters: number };
-  /** Seeds the head init, the shuffling, crops, SpecAugment and layer drop. */
+  /** Seeds the head init, the shuffling, crops, SpecAugment, layer drop and dropout masks. */
   seed: number;
   /** Save a checkpoint every N optimizer steps (and at the end, and on interrupt). */
   checkpointEvery: number;
@@ -49,8 +52,8 @@ export const PAPER_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   gradAccum: 8,
   adamw: { ...ADAMW_DEFAULTS },
   specAugment: { freqMaskParam: 40, timeMaskParam: 80, numFreqMasks: 1, numTimeMasks: 1 },
-  // 10 s at 16 kHz -> 998 Kaldi frames (25 ms window, 10 ms hop, snip_edges)
-  crop: { frames: 998, crop: 'random', pad: 'repeat' },
+  // 10 s at 16 kHz -> 998 Kaldi frames (25 ms window, 10 ms hop, snip_edges); waveform backbones crop 160000 samples
+  crop: { frames: 998, samples: DEFAULT_CROP_SAMPLES, crop: 'random', pad: 'repeat' },
   arcface: { scale: ARCFACE_DEFAULTS.scale, margin: ARCFACE_DEFAULTS.margin, variant: ARCFACE_DEFAULTS.variant },
   loss: 'arcface',
   adacos: { subClusters: 16 },
@@ -98,6 +101,7 @@ export function validateTrainConfig(c: TrainConfig, source = 'training config'):
   positiveInt('checkpointEvery', c.checkpointEvery);
   positiveInt('keepCheckpoints', c.keepCheckpoints);
   positiveInt('crop.frames', c.crop.frames);
+  positiveInt('crop.samples', c.crop.samples ?? DEFAULT_CROP_SAMPLES);
   if (!['random', 'start'].includes(c.crop.crop)) throw new TrainConfigError(source, `crop.crop must be 'random' or 'start', got '${c.crop.crop}'`);
   if (!['repeat', 'constant'].includes(c.crop.pad)) throw new TrainConfigError(source, `crop.pad must be 'repeat' or 'constant', got '${c.crop.pad}'`);
   if (!['cosine', 'linear', 'constant'].includes(c.decay)) throw new TrainConfigError(source, `decay must be cosine, linear or constant, got '${c.decay}'`);

@@ -51,4 +51,20 @@ describe('makeBatch', () => {
     expect(framesOf({ data: b.data, bins: 2 })).toEqual([1, 2, 1, 2, 1, 2, 3, 4]);
     expect(() => arrayClipSource([{ fbank: ramp(2), label: 3 }], 2)).toThrow(TrainDataError);
   });
+
+  it('waveform front end: crops/pads samples with the same seeded policy as frames, [B, samples], no SpecAugment', async () => {
+    const wave = (n: number) => Float32Array.from({ length: n }, (_, i) => i + 1);
+    const source = arrayClipSource([{ wave: wave(10), label: 0 }, { wave: wave(3), label: 1 }]);
+    const policy = { frames: 99, samples: 4, crop: 'random' as const, pad: 'repeat' as const };
+    const specAugment = { freqMaskParam: 1, timeMaskParam: 4, numFreqMasks: 1, numTimeMasks: 1 };
+    const b = await makeBatch(source, [0, 1], { policy, specAugment, frontEnd: 'waveform' }, new Rng(7));
+    expect(b.shape).toEqual([2, 4]);
+    // the same draw as cropping a one-bin "fbank" of the samples with frames = samples
+    const expected = cropOrPad({ data: wave(10), frames: 10, bins: 1 }, { ...policy, frames: 4 }, new Rng(7));
+    expect(Array.from(b.data.subarray(0, 4))).toEqual(Array.from(expected.data));
+    expect(Array.from(b.data.subarray(4))).toEqual([1, 2, 3, 1]);
+    await expect(makeBatch(source, [0], { policy, specAugment: null }, new Rng(0))).rejects.toThrow(/reads fbanks/);
+    const fbanks = arrayClipSource([{ fbank: ramp(6), label: 0 }]);
+    await expect(makeBatch(fbanks, [0], { policy, specAugment: null, frontEnd: 'waveform' }, new Rng(0))).rejects.toThrow(TrainDataError);
+  });
 });

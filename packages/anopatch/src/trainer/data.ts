@@ -1,11 +1,22 @@
 import { Rng, specAugment, type SpecAugmentOptions } from '@anopatch/audio-features';
+import type { FrontEnd } from '@anopatch/vit-backbone';
 
 import { TrainDataError } from '../errors.js';
 import type { FbankInput } from '../model/model.js';
 
-/** One training example: a normalised fbank (frames x mel bins) and its metadata class. */
-export interface TrainClip {
+/**
+ * One training example and its metadata class: a normalised fbank (frames x mel bins) for fbank
+ * backbones, or the 16 kHz waveform for waveform backbones (wav2vec2 family, ATST).
+ */
+export type TrainClip = FbankTrainClip | WaveformTrainClip;
+export interface FbankTrainClip {
   fbank: FbankInput;
+  wave?: undefined;
+  label: number;
+}
+export interface WaveformTrainClip {
+  wave: Float32Array;
+  fbank?: undefined;
   label: number;
 }
 
@@ -32,8 +43,10 @@ export function arrayClipSource(clips: readonly TrainClip[], numClasses?: number
 
 /** How clips become fixed-length training examples. */
 export interface CropPadPolicy {
-  /** Frames per training example (10 s at 10 ms hop = 998 frames). */
+  /** Frames per training example of an fbank backbone (10 s at 10 ms hop = 998 frames). */
   frames: number;
+  /** Samples per training example of a waveform backbone (10 s at 16 kHz = 160000). Default 160000. */
+  samples?: number;
   /** Longer clips: a uniformly random window ('random') or the start ('start'). */
   crop: 'random' | 'start';
   /** Shorter clips: repeated end to end ('repeat', no artificial silence), or padded with `padValue` ('constant'). */
@@ -42,7 +55,10 @@ export interface CropPadPolicy {
   padValue?: number;
 }
 
-/** Crop or pad a clip to `policy.frames` frames; random choices come from `rng`. */
+/**
+ * Crop or pad a clip to `policy.frames` frames; random choices come from `rng`. A waveform goes
+ * through the same code as `{ data: wave, frames: samples, bins: 1 }` with `frames: samples`.
+ */
 export function cropOrPad(fbank: FbankInput, policy: CropPadPolicy, rng: Rng): FbankInput {
   const { frames, bins } = fbank;
   const T = policy.frames;
@@ -118,40 +134,60 @@ export class EpochSampler {
   }
 }
 
+export const DEFAULT_CROP_SAMPLES = 160000;
+
 export interface BatchOptions {
   policy: CropPadPolicy;
-  /** null: no SpecAugment (Table 3 runs). */
+  /** null: no SpecAugment (Table 3 runs). Ignored for waveforms (it masks fbank frames and bins). */
   specAugment: SpecAugmentOptions | null;
+  /** What the backbone reads (`backbone.frontEnd`); the clips must carry it. Default 'fbank'. */
+  frontEnd?: FrontEnd;
 }
 
-/** A micro-batch as flat data: x [B, frames, bins], labels [B]. */
+/** A micro-batch as flat data: x [B, frames, bins] (fbank) or [B, samples] (waveform), labels [B]. */
 export interface MicroBatch {
   data: Float32Array;
-  shape: [number, number, number];
+  shape: [number, number, number] | [number, number];
   labels: Int32Array;
 }
 
-/** Load `indices`, crop/pad, SpecAugment, stack. Random draws come from `rng` in clip order. */
+/**
+ * Load `indices`, crop/pad, SpecAugment (fbank only), stack. Random draws come from `rng` in clip
+ * order. A waveform is cropped as a one-bin fbank, so both front ends share the seeded policy.
+ */
 export async function makeBatch(source: ClipSource, indices: readonly number[], options: BatchOptions, rng: Rng): Promise<MicroBatch> {
-  const { frames } = options.policy;
+  const waveform = (options.frontEnd ?? 'fbank') === 'waveform';
+  const policy = waveform ? { ...options.policy, frames: options.policy.samples ?? DEFAULT_CROP_SAMPLES } : options.policy;
+  const { frames } = policy;
   let bins = 0;
   let data = new Float32Array(0);
   const labels = new Int32Array(indices.length);
   for (const [j, index] of indices.entries()) {
     const clip = await source.get(index);
+    const rows = clipRows(clip, waveform, `training clip ${index}`);
     if (j === 0) {
-      bins = clip.fbank.bins;
+      bins = rows.bins;
       data = new Float32Array(indices.length * frames * bins);
-    } else if (clip.fbank.bins !== bins) {
-      throw new TrainDataError(`training clip ${index}`, `has ${clip.fbank.bins} mel bins, the batch has ${bins}`);
+    } else if (rows.bins !== bins) {
+      throw new TrainDataError(`training clip ${index}`, `has ${rows.bins} mel bins, the batch has ${bins}`);
     }
     if (!Number.isInteger(clip.label) || clip.label < 0 || clip.label >= source.numClasses) {
       throw new TrainDataError(`training clip ${index}`, `label ${clip.label} is outside [0, ${source.numClasses})`);
     }
-    let x = cropOrPad(clip.fbank, options.policy, rng);
-    if (options.specAugment) x = specAugment(x, options.specAugment, rng);
+    let x = cropOrPad(rows, policy, rng);
+    if (options.specAugment && !waveform) x = specAugment(x, options.specAugment, rng);
     data.set(x.data, j * frames * bins);
     labels[j] = clip.label;
   }
-  return { data, shape: [indices.length, frames, bins], labels };
+  return { data, shape: waveform ? [indices.length, frames] : [indices.length, frames, bins], labels };
+}
+
+/** The clip as rows of `bins` values: an fbank as it is, a waveform as one value per row. */
+function clipRows(clip: TrainClip, waveform: boolean, where: string): FbankInput {
+  if (waveform) {
+    if (!clip.wave) throw new TrainDataError(where, "is an fbank, but the backbone reads waveforms (build the set with dcaseTrainingSet(scans, { frontEnd: 'waveform' }))");
+    return { data: clip.wave, frames: clip.wave.length, bins: 1 };
+  }
+  if (!clip.fbank) throw new TrainDataError(where, "is a waveform, but the backbone reads fbanks (build the set with the default frontEnd: 'fbank')");
+  return clip.fbank;
 }

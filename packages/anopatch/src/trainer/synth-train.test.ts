@@ -57,7 +57,7 @@ describe('train on dcase-synth DCASE 2020 data (wav -> fbank -> tiny BEATs -> AS
     expect(mean(result.losses.slice(-10))).toBeLessThan(0.8 * mean(result.losses.slice(0, 5)));
     const clips = [];
     for (let i = 0; i < set.source.size; i++) clips.push(await set.source.get(i));
-    const rows = model.embed(clips.map((c) => c.fbank));
+    const rows = model.embed(clips.map((c) => c.fbank!));
     const x = tf.tensor2d(rows.flatMap((r) => Array.from(r)), [rows.length, 16]);
     const predicted = result.head.predict(x);
     const accuracy = clips.filter((c, i) => predicted[i] === c.label).length / clips.length;

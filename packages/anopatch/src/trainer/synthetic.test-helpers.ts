@@ -4,16 +4,16 @@ import type { TensorData } from '@anopatch/runtime';
 import { loadBeatsCheckpoint } from '@anopatch/vit-backbone';
 
 import { AnoPatchModel } from '../model/model.js';
-import type { TrainClip } from './data.js';
+import type { FbankTrainClip } from './data.js';
 
 /**
  * Generated normalised fbanks for `numClasses` classes: noise plus a class-specific mel band whose
  * level pulses at a class-specific rate (a stand-in for machine types/IDs that needs no audio I/O).
  */
-export function syntheticClips(numClasses: number, perClass: number, frames: number, seed: number): TrainClip[] {
+export function syntheticClips(numClasses: number, perClass: number, frames: number, seed: number): FbankTrainClip[] {
   const rng = new Rng(seed);
   const bins = 128;
-  const clips: TrainClip[] = [];
+  const clips: FbankTrainClip[] = [];
   for (let k = 0; k < numClasses; k++) {
     for (let n = 0; n < perClass; n++) {
       const len = frames + rng.int(Math.max(1, frames >> 1)) - (frames >> 2);

@@ -77,7 +77,10 @@ const RESUMABLE_CHANGES = new Set(['totalSteps', 'checkpointEvery', 'keepCheckpo
 
 /**
  * Fine-tune `model` with ArcFace on `data` (AdamW, warmup + decay, gradient accumulation,
- * SpecAugment, seeded shuffling/crops), writing checkpoints and train.jsonl to `outDir`.
+ * SpecAugment, seeded shuffling/crops), writing checkpoints and train.jsonl to `outDir`. `data`
+ * yields what the backbone reads (`model.backbone.frontEnd`): fbanks, or 16 kHz waveforms, which
+ * are cropped/padded in samples (`crop.samples`) and never SpecAugmented. Layer drop and dropout
+ * draw from one checkpointed generator, so resume is exact with dropout > 0 too.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, data, outDir } = options;
@@ -93,6 +96,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const ckpt = ckptDir ? readCheckpoint(ckptDir) : undefined;
   if (ckpt) config = reconcileConfig(ckpt.state.config as TrainConfig, options.config ?? {}, config, ckptDir!);
+  const frontEnd = model.backbone.frontEnd;
+  if (frontEnd === 'waveform' && config.specAugment) {
+    if (options.config?.specAugment) {
+      throw new TrainConfigError('training config', `specAugment masks fbank frames and bins, but backbone '${model.config.backbone}' reads waveforms (set specAugment: null)`);
+    }
+    // the default recipe's SpecAugment has nothing to act on: record what actually runs
+    config = { ...config, specAugment: null };
+  }
 
   const classifier = createClassifier(config, model.config.head.embedDim, data.numClasses);
   const head = classifier.head;
@@ -183,11 +194,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           break;
         }
         const indices = Array.from({ length: config.batchSize }, () => sampler.next());
-        const batch = await makeBatch(data, indices, { policy: config.crop, specAugment: config.specAugment }, augmentRng);
+        const batch = await makeBatch(data, indices, { policy: config.crop, specAugment: config.specAugment, frontEnd }, augmentRng);
         const random = () => modelRng.next();
         const captured: { stats?: (typeof bnStats)[number]; embedding?: tf.Tensor2D } = {};
         const { value, grads } = tf.tidy(() => {
-          const x = tf.tensor3d(batch.data, batch.shape);
+          const x = tf.tensor(batch.data, batch.shape);
           const labels = tf.tensor1d(batch.labels, 'int32');
           return tf.variableGrads(() => {
             const out = model.forward(x, { training: true, random });
