@@ -16,7 +16,10 @@ export interface DcaseTrainingSet {
 export interface DcaseTrainingOptions {
   /** Fbank preset of the backbone (default 'beats'). */
   preset?: FbankPresetName;
-  /** What the backbone reads (`model.backbone.frontEnd`): 'fbank' (default) or the 16 kHz 'waveform' itself. */
+  /**
+   * What `get(i)` yields without a front end named: 'fbank' (default) or the 16 kHz 'waveform'.
+   * The trainer names the model's front end on every call, so training needs no setting here.
+   */
   frontEnd?: FrontEnd;
   /**
    * Keep computed fbanks (or waveforms: 10 s = 0.64 MB) in memory up to this many bytes (first come, kept; default 2 GiB; 0 = off).
@@ -44,7 +47,6 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
   const classes = buildClassTable(records, edition);
   const labels = records.map((r) => classes.labelOf(r));
   const preset = options.preset ?? 'beats';
-  const waveform = options.frontEnd === 'waveform';
   const budget = options.cacheMaxBytes ?? 2 ** 31;
   let cached = 0;
   const memo = new Map<number, TrainClip>();
@@ -52,14 +54,16 @@ export function dcaseTrainingSet(scans: readonly DatasetScan[], options: DcaseTr
     size: records.length,
     numClasses: classes.classes.length,
     labelOf: (i) => labels[i]!,
-    async get(i) {
+    async get(i, frontEnd) {
+      const waveform = (frontEnd ?? options.frontEnd) === 'waveform';
       const hit = memo.get(i);
-      if (hit) return hit;
+      if (hit && (hit.wave !== undefined) === waveform) return hit;
       const r = records[i]!;
       const wave = await loadAudio16k(r.path);
       const clip: TrainClip = waveform ? { wave, label: labels[i]! } : { fbank: presetFbank(wave, preset, { source: r.path }), label: labels[i]! };
       const bytes = (clip.wave ?? clip.fbank.data).byteLength;
-      if (cached + bytes <= budget) {
+      // first come, kept: a clip asked for in the other front end later is decoded again, not cached twice
+      if (!hit && cached + bytes <= budget) {
         memo.set(i, clip);
         cached += bytes;
       }

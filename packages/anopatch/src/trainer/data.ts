@@ -29,7 +29,11 @@ export interface ClipSource {
   readonly numClasses: number;
   /** Class of clip i without loading it (for reports); optional. */
   labelOf?(index: number): number;
-  get(index: number): TrainClip | Promise<TrainClip>;
+  /**
+   * `frontEnd` says what the model reads; a source that can make either (dcaseTrainingSet) follows
+   * it, a source of ready-made clips may ignore it (makeBatch checks the kind).
+   */
+  get(index: number, frontEnd?: FrontEnd): TrainClip | Promise<TrainClip>;
 }
 
 /** A ClipSource over clips already in memory. */
@@ -163,7 +167,7 @@ export async function makeBatch(source: ClipSource, indices: readonly number[], 
   let data = new Float32Array(0);
   const labels = new Int32Array(indices.length);
   for (const [j, index] of indices.entries()) {
-    const clip = await source.get(index);
+    const clip = await source.get(index, waveform ? 'waveform' : 'fbank');
     const rows = clipRows(clip, waveform, `training clip ${index}`);
     if (j === 0) {
       bins = rows.bins;
@@ -185,9 +189,9 @@ export async function makeBatch(source: ClipSource, indices: readonly number[], 
 /** The clip as rows of `bins` values: an fbank as it is, a waveform as one value per row. */
 function clipRows(clip: TrainClip, waveform: boolean, where: string): FbankInput {
   if (waveform) {
-    if (!clip.wave) throw new TrainDataError(where, "is an fbank, but the backbone reads waveforms (build the set with dcaseTrainingSet(scans, { frontEnd: 'waveform' }))");
+    if (!clip.wave) throw new TrainDataError(where, "is an fbank, but the backbone reads 16 kHz waveforms");
     return { data: clip.wave, frames: clip.wave.length, bins: 1 };
   }
-  if (!clip.fbank) throw new TrainDataError(where, "is a waveform, but the backbone reads fbanks (build the set with the default frontEnd: 'fbank')");
+  if (!clip.fbank) throw new TrainDataError(where, "is a waveform, but the backbone reads fbanks");
   return clip.fbank;
 }

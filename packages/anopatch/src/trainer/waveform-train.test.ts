@@ -27,7 +27,7 @@ const tinyWaveModel = (seed = 0) => AnoPatchModel.create({ backbone: 'wav2vec2',
 
 /** 0.5 s crops (~25 wav2vec2 frames) of 1 s clips: small enough for CI on wasm. */
 const config: TrainConfigOverrides = {
-  lr: 2e-3,
+  lr: 5e-3,
   warmupSteps: 2,
   totalSteps: 24,
   batchSize: 8,
@@ -46,9 +46,10 @@ describe('train + embed with a waveform backbone (tiny wav2vec2, dcase-synth cli
     return d;
   };
   let set: DcaseTrainingSet;
+  let root: string;
   beforeAll(async () => {
     await initBackend({ prefer: 'wasm', env: {} });
-    const root = tmp();
+    root = tmp();
     await generateDataset(root, {
       edition: 2020,
       machineTypes: ['fan', 'valve'],
@@ -59,14 +60,18 @@ describe('train + embed with a waveform backbone (tiny wav2vec2, dcase-synth cli
       testAnomalyPerMachine: 1,
       clipSeconds: 1,
     });
-    set = dcaseTrainingSet([scanDataset(root, { edition: 2020, split: 'dev' })], { frontEnd: 'waveform' });
+    // as the CLI builds it: no front end named, the trainer asks for the model's on every get
+    set = dcaseTrainingSet([scanDataset(root, { edition: 2020, split: 'dev' })]);
   });
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('the training set yields 16 kHz waveforms; the loss goes down without SpecAugment; embeddings come out for whole clips', async () => {
-    const clip = await set.source.get(0);
+    const clip = await set.source.get(0, 'waveform');
     expect(clip.fbank).toBeUndefined();
     expect(clip.wave!.length).toBe(16000);
+    expect((await set.source.get(0)).fbank!.bins).toBe(128);
+    const waveSet = dcaseTrainingSet([scanDataset(root, { edition: 2020, split: 'dev' })], { frontEnd: 'waveform' });
+    expect(Array.from((await waveSet.source.get(0)).wave!)).toEqual(Array.from(clip.wave!));
     const model = tinyWaveModel();
     const outDir = tmp();
     const result = await train({ model, data: set.source, config, outDir });
@@ -74,10 +79,11 @@ describe('train + embed with a waveform backbone (tiny wav2vec2, dcase-synth cli
     expect(result.config.specAugment).toBeNull();
     expect((JSON.parse(readFileSync(join(outDir, 'run.json'), 'utf8')) as { config: { specAugment: unknown } }).config.specAugment).toBeNull();
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(result.losses.slice(-5))).toBeLessThan(0.8 * mean(result.losses.slice(0, 5)));
+    // a fresh tiny wav2vec2 on 4 synthetic machine IDs: measured 6.69 -> 4.90 (first / last five steps, wasm)
+    expect(mean(result.losses.slice(-5))).toBeLessThan(0.85 * mean(result.losses.slice(0, 5)));
 
     // whole 1 s clips through the pipeline's embedder equal model.embed on the waveform
-    const waves = [(await set.source.get(0)).wave!, (await set.source.get(7)).wave!];
+    const waves = [(await set.source.get(0, 'waveform')).wave!, (await set.source.get(7, 'waveform')).wave!];
     const embedder = await modelEmbedder(model);
     const rows = await embedder.embed(waves);
     expect(rows.map((r) => r.length)).toEqual([16, 16]);
@@ -97,7 +103,7 @@ describe('train + embed with a waveform backbone (tiny wav2vec2, dcase-synth cli
     const short: TrainConfigOverrides = { ...config, totalSteps: 4, batchSize: 4, checkpointEvery: 2 };
     // dropout is live in training mode: two draws of the generator give two different forwards
     const probe = tinyWaveModel();
-    const x = tf.tensor2d((await set.source.get(0)).wave!.slice(0, 8000), [1, 8000]);
+    const x = tf.tensor2d((await set.source.get(0, 'waveform')).wave!.slice(0, 8000), [1, 8000]);
     const forwardWith = (seed: number) => {
       const rng = new Rng(seed);
       return Array.from(tf.tidy(() => probe.forward(x, { training: true, random: () => rng.next() }).embedding).dataSync());
