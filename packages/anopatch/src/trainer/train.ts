@@ -79,7 +79,8 @@ const RESUMABLE_CHANGES = new Set(['totalSteps', 'checkpointEvery', 'keepCheckpo
  * Fine-tune `model` with ArcFace on `data` (AdamW, warmup + decay, gradient accumulation,
  * SpecAugment, seeded shuffling/crops), writing checkpoints and train.jsonl to `outDir`. `data`
  * yields what the backbone reads (`model.backbone.frontEnd`): fbanks, or 16 kHz waveforms, which
- * are cropped/padded in samples (`crop.samples`) and never SpecAugmented. Layer drop and dropout
+ * are cropped/padded in samples (`crop.samples`) and never SpecAugmented (any `specAugment`
+ * setting is ignored and recorded as null). Layer drop and dropout
  * draw from one checkpointed generator, so resume is exact with dropout > 0 too.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -88,22 +89,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (data.numClasses < 2) throw new TrainDataError('training data', `ArcFace needs at least 2 classes, got ${data.numClasses}`);
   mkdirSync(outDir, { recursive: true });
 
-  let config = resolveTrainConfig(options.config ?? {});
+  const frontEnd = model.backbone.frontEnd;
+  // SpecAugment masks fbank frames and bins: a waveform backbone has none, so it trains without (as
+  // the paper's Table 3 runs all backbones); null is what run.json and the checkpoints record, and a
+  // resumed run's SpecAugment setting is ignored the same way, so it never looks like a recipe change
+  const overrides: TrainConfigOverrides = frontEnd === 'waveform' ? { ...options.config, specAugment: null } : (options.config ?? {});
+  let config = resolveTrainConfig(overrides);
   const ckptDir = options.resume ? latestCheckpoint(outDir) : undefined;
   if (options.resume && !ckptDir) throw new CheckpointError(outDir, 'nothing to resume: no checkpoints/latest.json (start without --resume)');
   if (!options.resume && latestCheckpoint(outDir)) {
     throw new CheckpointError(outDir, 'already holds a training run; resume it (--resume) or choose another output directory');
   }
   const ckpt = ckptDir ? readCheckpoint(ckptDir) : undefined;
-  if (ckpt) config = reconcileConfig(ckpt.state.config as TrainConfig, options.config ?? {}, config, ckptDir!);
-  const frontEnd = model.backbone.frontEnd;
-  if (frontEnd === 'waveform' && config.specAugment) {
-    if (options.config?.specAugment) {
-      throw new TrainConfigError('training config', `specAugment masks fbank frames and bins, but backbone '${model.config.backbone}' reads waveforms (set specAugment: null)`);
-    }
-    // the default recipe's SpecAugment has nothing to act on: record what actually runs
-    config = { ...config, specAugment: null };
-  }
+  if (ckpt) config = reconcileConfig(ckpt.state.config as TrainConfig, overrides, config, ckptDir!);
 
   const classifier = createClassifier(config, model.config.head.embedDim, data.numClasses);
   const head = classifier.head;
