@@ -39,4 +39,8 @@ describe('speed report', () => {
     expect(text).toContain(`${floor.gflopPerClip.toFixed(1)} GFLOP/clip / 20.0 GFLOP/s`);
     expect(text).toContain('note: a note');
   });
+  it('shows a failed case as n/a with its reason', () => {
+    const text = formatSpeedReport([], [{ section: 'train', case: 'BEATs', ours: Number.NaN, unit: 'clips/s', note: 'FAILED: RuntimeError: memory access out of bounds' }], null);
+    expect(text.split('\n').find((l) => l.startsWith('train'))).toMatch(/^train +BEATs +n\/a +- +- +- +FAILED: RuntimeError: memory access out of bounds$/);
+  });
 });

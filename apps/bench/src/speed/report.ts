@@ -44,7 +44,7 @@ export function formatSpeedReport(header: string[], rows: readonly SpeedRow[], f
     return [
       r.section,
       r.case,
-      `${num(r.ours)} ${r.unit}`,
+      Number.isFinite(r.ours) ? `${num(r.ours)} ${r.unit}` : 'n/a',
       r.reference === undefined ? '-' : `${num(r.reference)} ${r.unit}${r.referenceSource && r.referenceSource !== 'live' ? ` (${r.referenceSource})` : ''}`,
       q === null ? '-' : `${q.toFixed(2)}x`,
       r.peakRssMiB === undefined ? '-' : `${r.peakRssMiB.toFixed(0)} MiB`,
