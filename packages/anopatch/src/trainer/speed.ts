@@ -10,7 +10,7 @@ export interface TrainSpeedOptions {
   model: AnoPatchModel;
   /** Clips per step. */
   batchSize: number;
-  /** Frames per clip (998 = 10 s). */
+  /** Frames per clip (998 = 10 s); a waveform backbone gets the shortest waveform with that many Kaldi frames ((frames - 1) * 160 + 400 samples). */
   frames: number;
   /** Timed optimizer steps (after `warmupSteps` untimed ones). Default 3. */
   steps?: number;
@@ -22,6 +22,8 @@ export interface TrainSpeedOptions {
 export interface TrainSpeed {
   batchSize: number;
   frames: number;
+  /** Input shape of one step: [batch, frames, 128] fbank or [batch, samples] waveform. */
+  inputShape: number[];
   steps: number;
   /** Optimizer steps per second (one micro-batch per step: forward, backward, AdamW). */
   stepsPerSec: number;
@@ -47,12 +49,14 @@ export async function measureTrainSpeed(options: TrainSpeedOptions): Promise<Tra
   params.set(head.paramName, head.weight);
   const optimizer = new AdamW(params);
   const byVariable = new Map([...params].map(([name, v]) => [v.name, name]));
-  const bins = 128;
+  // the same audio length for either front end: 25 ms Kaldi windows every 10 ms at 16 kHz
+  const inputShape = model.backbone.frontEnd === 'waveform' ? [batchSize, (frames - 1) * 160 + 400] : [batchSize, frames, 128];
+  const size = inputShape.reduce((a, b) => a * b, 1);
   const step = async () => {
-    const data = Float32Array.from({ length: batchSize * frames * bins }, () => rng.normal());
+    const data = Float32Array.from({ length: size }, () => rng.normal());
     const labels = Int32Array.from({ length: batchSize }, () => rng.int(numClasses));
     const { value, grads } = tf.tidy(() => {
-      const x = tf.tensor3d(data, [batchSize, frames, bins]);
+      const x = tf.tensor(data, inputShape);
       return tf.variableGrads(() => {
         const out = model.forward(x, { training: true, random: () => rng.next() });
         return arcFace(out.embedding, head.weight, labels).loss;
@@ -68,7 +72,7 @@ export async function measureTrainSpeed(options: TrainSpeedOptions): Promise<Tra
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await step();
     const seconds = (performance.now() - t0) / 1000;
-    return { batchSize, frames, steps, stepsPerSec: steps / seconds, clipsPerSec: (steps * batchSize) / seconds, secondsPerStep: seconds / steps, backend: tf.getBackend() };
+    return { batchSize, frames, inputShape, steps, stepsPerSec: steps / seconds, clipsPerSec: (steps * batchSize) / seconds, secondsPerStep: seconds / steps, backend: tf.getBackend() };
   } finally {
     optimizer.dispose();
     head.dispose();

@@ -16,6 +16,7 @@ import { dcaseTrainingSet, type DcaseTrainingSet } from '../labels/dataset.js';
 import { AnoPatchModel } from '../model/model.js';
 import { modelEmbedder } from '../pipeline/embedder.js';
 import type { TrainConfigOverrides } from './config.js';
+import { measureTrainSpeed } from './speed.js';
 import { train } from './train.js';
 
 /** The tiny wav2vec2 of the backbone fixtures: hidden 32, 2 layers, hidden/attention dropout 0.1, layer drop 0.1. */
@@ -92,6 +93,9 @@ describe('train + embed with a waveform backbone (tiny wav2vec2, dcase-synth cli
     expect(Array.from(model.embed([waves[1]!])[0]!)).toEqual(Array.from(rows[1]!));
     // a waveform model refuses fbanks instead of reading them as samples
     expect(() => model.embed([{ data: new Float32Array(98 * 128), frames: 98, bins: 128 }])).toThrow(ModelConfigError);
+    // the speed probe feeds the same audio length as a waveform: 50 Kaldi frames = 8240 samples
+    const speed = await measureTrainSpeed({ model, batchSize: 1, frames: 50, steps: 1, warmupSteps: 0 });
+    expect(speed.inputShape).toEqual([1, 8240]);
     result.head.dispose();
     model.dispose();
   });
