@@ -187,7 +187,7 @@ export class TfOps implements Ops<tf.Tensor> {
     const n = b2.shape[b2.rank - 1]!;
     const count = outBatch.reduce((x, y) => x * y, 1);
     const flat = (t: tf.Tensor, rows: number, cols: number) =>
-      tf.unstack(tf.reshape(sameShape(t.shape.slice(0, -2), outBatch) ? t : tf.broadcastTo(t, [...outBatch, rows, cols]), [count, rows, cols]));
+      splitRows(tf.reshape(sameShape(t.shape.slice(0, -2), outBatch) ? t : tf.broadcastTo(t, [...outBatch, rows, cols]), [count, rows * cols])).map((r) => tf.reshape(r, [rows, cols]));
     const as = flat(a2, m, k);
     // a right operand shared by the whole batch stays one tensor (XNNPACK packs it once)
     const shared = b2.rank === 2;
@@ -320,6 +320,19 @@ function comparison(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, a: tf.Tensor,
     return { value: op(x, y), gradFunc: () => [tf.zerosLike(x), tf.zerosLike(y)] };
   });
   return f(a, b);
+}
+
+/**
+ * The rows of a [n, k] tensor as n tensors [k]. wasm's Slice copies its whole input out of the heap
+ * for every slice, so n plain slices cost n full copies (quadratic in the batch); halving recursively
+ * costs about 2 log2(n) of them.
+ */
+function splitRows(t: tf.Tensor): tf.Tensor[] {
+  const n = t.shape[0];
+  if (n === 1) return [tf.reshape(t, [t.shape[1]!])];
+  if (n === 2) return tf.unstack(t);
+  const half = Math.floor(n / 2);
+  return [...splitRows(tf.slice(t, [0, 0], [half, -1])), ...splitRows(tf.slice(t, [half, 0], [n - half, -1]))];
 }
 
 function swapLast(rank: number): number[] {
