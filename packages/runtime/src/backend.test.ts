@@ -1,7 +1,11 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 
-import { BackendUnavailableError, initBackend } from './backend.js';
+import { BackendUnavailableError, initBackend, missingNativeAddon } from './backend.js';
 
 const realImport = (s: string): Promise<unknown> => import(s);
 /** A loader where the native backends fail exactly as they do without libtensorflow. */
@@ -49,5 +53,33 @@ describe('initBackend', () => {
 
   it('rejects an unknown backend name', async () => {
     await expect(initBackend({ env: { ANOPATCH_BACKEND: 'cuda' } })).rejects.toThrow(/ANOPATCH_BACKEND must be one of node-gpu, node, wasm, cpu/);
+  });
+
+  it('tells a native package installed without its addon from a built one, without importing it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'anopatch-native-'));
+    const pkg = join(root, 'node_modules', '@tensorflow', 'tfjs-node');
+    mkdirSync(join(pkg, 'lib'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', main: 'index.js' }));
+    const from = join(root, 'entry.js');
+    expect(missingNativeAddon('@tensorflow/tfjs-node', from)).toBe(
+      '@tensorflow/tfjs-node is installed without its native addon (lib/napi-v*/tfjs_binding.node): its install script could not download libtensorflow',
+    );
+    mkdirSync(join(pkg, 'lib', 'napi-v8'));
+    writeFileSync(join(pkg, 'lib', 'napi-v8', 'tfjs_binding.node'), '');
+    expect(missingNativeAddon('@tensorflow/tfjs-node', from)).toBeUndefined();
+    expect(missingNativeAddon('@tensorflow/tfjs-node-nowhere', from)).toBe("Cannot find module '@tensorflow/tfjs-node-nowhere'");
+  });
+
+  it('tries the native backends without flooding the console with kernel re-registration warnings', async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args);
+    try {
+      const info = await initBackend({ env: {}, prefer: ['node-gpu', 'node', 'wasm'] });
+      expect(['node-gpu', 'node', 'wasm']).toContain(info.name);
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toEqual([]);
   });
 });

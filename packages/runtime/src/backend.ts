@@ -1,3 +1,7 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs-core';
 
 import './gradients.js';
@@ -60,7 +64,7 @@ let current: BackendInfo | undefined;
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const env = options.env ?? process.env;
-  const load = options.load ?? ((s: string) => import(s));
+  const load = options.load ?? loadModule;
   const fromEnv = env.ANOPATCH_BACKEND?.trim();
   let candidates: readonly BackendName[];
   let explicit: boolean;
@@ -95,6 +99,33 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
   }
   throw new BackendUnavailableError(candidates.join('|'), skipped.map((s) => `${s.name}: ${s.reason}`).join('; '));
+}
+
+/**
+ * Import a backend module. The native backends are checked for their compiled addon first: where
+ * their install script could not fetch libtensorflow the package is there without it, and importing
+ * it anyway registers every 'tensorflow' kernel before failing (one console warning per kernel when
+ * the next native package registers them again).
+ */
+async function loadModule(specifier: string): Promise<unknown> {
+  if (specifier === SPECIFIER.node || specifier === SPECIFIER['node-gpu']) {
+    const missing = missingNativeAddon(specifier);
+    if (missing) throw new Error(missing);
+  }
+  return import(specifier);
+}
+
+/** Why a tfjs-node(-gpu) package cannot load, or undefined when its addon is built. */
+export function missingNativeAddon(specifier: string, resolveFrom: string = import.meta.url): string | undefined {
+  let root: string;
+  try {
+    root = dirname(createRequire(resolveFrom).resolve(`${specifier}/package.json`));
+  } catch {
+    return `Cannot find module '${specifier}'`;
+  }
+  const lib = join(root, 'lib');
+  const built = existsSync(lib) && readdirSync(lib).some((d) => d.startsWith('napi-v') && existsSync(join(lib, d, 'tfjs_binding.node')));
+  return built ? undefined : `${specifier} is installed without its native addon (lib/napi-v*/tfjs_binding.node): its install script could not download libtensorflow`;
 }
 
 /** The backend chosen by the last initBackend call. */

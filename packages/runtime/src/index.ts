@@ -4,6 +4,7 @@ export {
   currentBackend,
   initBackend,
   isBackendName,
+  missingNativeAddon,
   type BackendInfo,
   type BackendName,
   type InitBackendOptions,

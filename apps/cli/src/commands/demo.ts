@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 
-import type { Evaluation2020, Table1 } from '@anopatch/dcase-eval';
+import { barChartPng, htmlReport, type Evaluation2020, type HtmlTable, type Table1 } from '@anopatch/dcase-eval';
 import { Option, type Command } from 'commander';
 
 import { UsageError } from '../errors.js';
@@ -8,7 +8,6 @@ import { engineOption, positiveInt } from '../lib/flags.js';
 import { interruptOnSigint } from '../lib/interrupt.js';
 import { buildEmbedder, buildModel, type Engine } from '../lib/model.js';
 import { ProgressReporter } from '../lib/progress.js';
-import { barChartPng, summaryHtml, type SummaryTable } from '../lib/summary.js';
 
 interface DemoFlags {
   out: string;
@@ -124,13 +123,18 @@ export function register(program: Command): void {
           `Reference: ${baselineEmbedder.description}, through the same banks and metrics: dev ${pct(baselineTable.dev.mean)} %, eval ${pct(baselineTable.eval.mean)} % ((AUC+pAUC)/2). ${(table.dev.mean ?? 0) < (baselineTable.dev.mean ?? 0) ? 'Here the random network is the weaker detector' : 'Here the random network does at least as well'}; pre-training and ArcFace fine-tuning are what the paper adds.`,
         ];
         const categories = [...new Set([...table.dev.types, ...table.eval.types].map((t) => t.type))];
-        const chart = barChartPng(
+        const chart = barChartPng({
+          title: 'AUC per machine type: tiny random-init model vs log-mel baseline [%]',
           categories,
-          [table, baselineTable].flatMap((tb) =>
-            (['dev', 'eval'] as const).map((split) => ({ values: categories.map((c) => 100 * (tb[split].types.find((t) => t.type === c)?.auc ?? Number.NaN)) })),
+          series: [table, baselineTable].flatMap((tb, i) =>
+            (['dev', 'eval'] as const).map((split) => ({
+              name: `${i === 0 ? 'model' : 'baseline'} ${split}`,
+              values: categories.map((c) => 100 * (tb[split].types.find((t) => t.type === c)?.auc ?? Number.NaN)),
+            })),
           ),
-        );
-        const tables: SummaryTable[] = (['dev', 'eval'] as const).map((split) => ({
+          yLabel: 'AUC %',
+        });
+        const tables: HtmlTable[] = (['dev', 'eval'] as const).map((split) => ({
           caption: `${split}: per machine type (mean over IDs), %`,
           header: ['type', 'AUC', 'pAUC', '(AUC+pAUC)/2', 'IDs'],
           rows: [...table[split].types.map((t) => [t.type, pct(t.auc), pct(t.pauc), pct(t.score), t.ids.join(' ')]), ['mean', pct(table[split].auc), pct(table[split].pauc), pct(table[split].mean), '']],
@@ -145,7 +149,14 @@ export function register(program: Command): void {
           ]),
         });
         writeFileAtomic(join(out, 'summary.png'), chart);
-        writeFileAtomic(join(out, 'summary.html'), summaryHtml('AnoPatch-TS demo', notes, tables, { png: chart, legend: ['model dev AUC', 'model eval AUC', 'baseline dev AUC', 'baseline eval AUC'] }));
+        writeFileAtomic(
+          join(out, 'summary.html'),
+          htmlReport('AnoPatch-TS demo', [
+            ...notes.map((text) => ({ kind: 'paragraph' as const, text })),
+            ...tables.map((table) => ({ kind: 'table' as const, table })),
+            { kind: 'image', png: chart, alt: 'AUC per machine type' },
+          ]),
+        );
         const seconds = (performance.now() - started) / 1000;
         const summary = {
           out,

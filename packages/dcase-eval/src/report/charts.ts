@@ -27,19 +27,22 @@ const GRID: Rgb = [225, 225, 225];
 
 /** Grouped bar chart as PNG bytes (ours vs paper per machine type). */
 export function barChartPng(spec: BarChartSpec): Uint8Array {
-  const width = spec.width ?? Math.max(520, 90 + spec.categories.length * (spec.series.length * 22 + 26));
-  const height = spec.height ?? 360;
+  const names = spec.series.map((s) => s.name);
+  const width =
+    spec.width ?? Math.max(520, 90 + spec.categories.length * (spec.series.length * 22 + 26), (spec.title.length + 4) * Raster.charWidth, 72 + legendWidth(names) * names.length);
+  const legendRows = legendLayout(names, width - 72).rows;
+  const height = spec.height ?? 340 + 20 * legendRows;
   const [lo, hi] = spec.yRange ?? [0, 100];
   const r = new Raster(width, height);
-  const plot = { left: 56, right: width - 16, top: 40, bottom: height - 58 };
-  r.text(width / 2, 10, spec.title, AXIS, 'center');
+  const plot = { left: 56, right: width - 16, top: 48, bottom: height - 38 - 20 * legendRows };
+  r.text(width / 2, 8, spec.title, AXIS, 'center');
   const y = (v: number) => plot.bottom - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (plot.bottom - plot.top);
   for (let k = 0; k <= 5; k++) {
     const v = lo + ((hi - lo) * k) / 5;
     r.line(plot.left, y(v), plot.right, y(v), GRID);
     r.text(plot.left - 6, y(v) - Raster.charHeight / 2, formatTick(v), AXIS, 'right');
   }
-  if (spec.yLabel) r.text(4, plot.top - 22, spec.yLabel, AXIS);
+  if (spec.yLabel) r.text(4, plot.top - 20, spec.yLabel, AXIS);
   const groupWidth = (plot.right - plot.left) / Math.max(1, spec.categories.length);
   const barWidth = Math.min(22, (groupWidth - 12) / Math.max(1, spec.series.length));
   spec.categories.forEach((cat, ci) => {
@@ -53,7 +56,7 @@ export function barChartPng(spec: BarChartSpec): Uint8Array {
   });
   r.line(plot.left, plot.top, plot.left, plot.bottom, AXIS);
   r.line(plot.left, plot.bottom, plot.right, plot.bottom, AXIS);
-  legend(r, spec.series.map((s) => s.name), plot.left, height - 24);
+  legend(r, names, plot.left, plot.bottom + 28, legendLayout(names, width - 72).perRow);
   return r.toPng();
 }
 
@@ -112,8 +115,18 @@ export function lineChartPng(spec: LineChartSpec): Uint8Array {
   return r.toPng();
 }
 
+function legendWidth(names: readonly string[]): number {
+  return Math.max(...names.map((n) => n.length), 4) * Raster.charWidth + 28;
+}
+
+/** How many legend entries fit a row of `available` pixels, and how many rows that makes. */
+function legendLayout(names: readonly string[], available: number): { perRow: number; rows: number } {
+  const perRow = Math.max(1, Math.min(names.length, Math.floor(available / legendWidth(names))));
+  return { perRow, rows: Math.ceil(names.length / perRow) };
+}
+
 function legend(r: Raster, names: readonly string[], left: number, top: number, perRow = names.length): void {
-  const colWidth = Math.max(...names.map((n) => n.length), 4) * Raster.charWidth + 28;
+  const colWidth = legendWidth(names);
   names.forEach((name, i) => {
     const x = left + (i % perRow) * colWidth;
     const y = top + Math.floor(i / perRow) * 20;
