@@ -62,3 +62,4 @@ export {
 export { type CheckpointInput } from './source.js';
 export { measureCheckpointLoad, writeSyntheticCheckpoint, type CheckpointLoadMeasurement } from './measure.js';
 export { writeTorchCheckpoint, type TorchValue, type WriteTorchOptions } from './torchwrite.js';
+export { writeFileAtomic, writeJsonAtomic, type AtomicContent } from './atomic.js';

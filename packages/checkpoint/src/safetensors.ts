@@ -1,6 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-
+import { writeFileAtomic } from './atomic.js';
 import { SafetensorsFormatError, TensorLayoutError, UnsupportedDtypeError } from './errors.js';
 import { type ByteSource, type CheckpointInput, openSource } from './source.js';
 import { DTYPE_BYTES, numelOf, type TensorData, type TensorDtype, type TensorRecord, toFloat32, typedView } from './tensor.js';
@@ -197,26 +195,8 @@ export function encodeSafetensors(tensors: TensorInput, metadata?: Record<string
  */
 export function writeSafetensors(path: string, tensors: TensorInput, metadata?: Record<string, string>): void {
   const { header, order } = layout(tensors, metadata, path);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'wx');
-  let ok = false;
-  try {
-    const write = (b: Uint8Array): void => {
-      let done = 0;
-      while (done < b.length) done += writeSync(fd, b, done, Math.min(b.length - done, 1 << 30));
-    };
+  writeFileAtomic(path, (write) => {
     write(header);
     for (const [, t] of order) write(bytesOf(t.data));
-    fsyncSync(fd);
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) rmSync(tmp, { force: true });
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }

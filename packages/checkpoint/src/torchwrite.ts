@@ -1,7 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import * as zlib from 'node:zlib';
 
+import { writeFileAtomic } from './atomic.js';
 import { TensorLayoutError, UnsupportedDtypeError } from './errors.js';
 import { numelOf, type TensorData, type TensorDtype, type TensorRecord } from './tensor.js';
 
@@ -311,28 +310,11 @@ export function writeTorchCheckpoint(path: string, tensors: Map<string, TensorRe
   }
   const pickle = pw.finish();
   const prefix = options.prefix ?? 'archive';
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'wx');
-  let ok = false;
-  try {
-    const zip = new ZipWriter((b) => {
-      let done = 0;
-      while (done < b.length) done += writeSync(fd, b, done, Math.min(b.length - done, 1 << 30));
-    });
+  writeFileAtomic(path, (write) => {
+    const zip = new ZipWriter(write);
     zip.add(`${prefix}/data.pkl`, pickle);
     for (const s of pw.storages) zip.add(`${prefix}/data/${s.key}`, new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.byteLength));
     zip.add(`${prefix}/version`, new TextEncoder().encode('3\n'));
     zip.finish();
-    fsyncSync(fd);
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) rmSync(tmp, { force: true });
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }

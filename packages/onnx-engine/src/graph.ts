@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+import { writeFileAtomic } from '@anopatch/checkpoint';
 import type { Conv1dOptions, OpDType, Ops, TensorData } from '@anopatch/runtime';
 
 import { MissingParameterError, OnnxLoweringError } from './errors.js';
@@ -607,15 +607,15 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
       const dataName = `${basename(path)}.data`;
       const dataPath = join(dirname(path), dataName);
       const offsets = new Map<string, { offset: number; length: number }>();
-      writeAtomic(dataPath, (fd) => {
+      writeFileAtomic(dataPath, (write) => {
         let offset = 0;
         for (const t of this.referencedInitializers()) {
           // 64-byte alignment lets runtimes memory-map the tensors.
           const pad = (64 - (offset % 64)) % 64;
-          if (pad) writeSync(fd, new Uint8Array(pad));
+          if (pad) write(new Uint8Array(pad));
           offset += pad;
           const bytes = tensorBytes(t);
-          writeAll(fd, bytes);
+          write(bytes);
           offsets.set(t.name, { offset, length: bytes.byteLength });
           offset += bytes.byteLength;
         }
@@ -626,7 +626,7 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
       model = this.toModelProto();
     }
     const bytes = onnx.ModelProto.encode(model).finish();
-    writeAtomic(path, (fd) => writeAll(fd, bytes));
+    writeFileAtomic(path, bytes);
     written.unshift(path);
     return written;
   }
@@ -796,24 +796,4 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     });
     return { name, dtype, shape: [...shape] };
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.byteLength) off += writeSync(fd, bytes, off, Math.min(bytes.byteLength - off, 1 << 30));
-}
-
-function writeAtomic(path: string, write: (fd: number) => void): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    write(fd);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
 
 import { FBANK_PRESETS, loadAudio16k, presetFbank, type FbankPresetName } from '@anopatch/audio-features';
-import { encodeNpy } from '@anopatch/checkpoint';
+import { encodeNpy, writeFileAtomic } from '@anopatch/checkpoint';
 import { Option, type Command } from 'commander';
 
 /** --out names an existing file and --force was not given (DESIGN.md: never overwrite a user's file silently). */
@@ -16,17 +14,6 @@ interface FeaturesOptions {
   raw?: boolean;
   preset: FbankPresetName;
   force?: boolean;
-}
-
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
 }
 
 /** `anopatch features <wav> --out <file.npy> [--raw] [--preset beats|ast]`: the front end, for parity checks from outside. */
@@ -43,7 +30,7 @@ export function register(program: Command): void {
       if (existsSync(options.out) && !options.force) throw new OutputExistsError(`${options.out}: already exists (pass --force to overwrite)`);
       const wave = await loadAudio16k(wav);
       const fbank = presetFbank(wave, options.preset, { raw: options.raw ?? false, source: wav });
-      await writeAtomic(options.out, encodeNpy({ dtype: 'float32', shape: [fbank.frames, fbank.bins], data: fbank.data }));
+      writeFileAtomic(options.out, encodeNpy({ dtype: 'float32', shape: [fbank.frames, fbank.bins], data: fbank.data }));
       process.stdout.write(`${options.out}: float32 [${fbank.frames}, ${fbank.bins}] (${options.preset}, ${options.raw ? 'raw' : 'normalised'})\n`);
     });
 }

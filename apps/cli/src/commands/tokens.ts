@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { loadAudio16k, presetFbank } from '@anopatch/audio-features';
-import { encodeNpy, readTorchCheckpoint } from '@anopatch/checkpoint';
+import { encodeNpy, readTorchCheckpoint, writeFileAtomic } from '@anopatch/checkpoint';
 import { buildOnnxModel, OnnxModelLoadError, OnnxSession, type OnnxValue } from '@anopatch/onnx-engine';
 import { createTfParams, fromTensorData, initBackend, TfOps, toTensorData, type TensorData } from '@anopatch/runtime';
 import { createBackbone, loadBeatsCheckpoint, type Backbone, type LoadedWeights } from '@anopatch/vit-backbone';
@@ -45,17 +44,6 @@ async function tokensOnnx(backbone: Backbone, weights: ReadonlyMap<string, Tenso
     return new Map(names.map((n) => [n, result[n] as TensorData]));
   } finally {
     await session.release();
-  }
-}
-
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
   }
 }
 
@@ -127,7 +115,7 @@ export function register(program: Command): void {
       for (const [i, name] of names.entries()) {
         const d = taps.get(name)!;
         const shape = d.shape.slice(1); // one clip: drop the batch axis
-        await writeAtomic(paths[i]!, encodeNpy({ dtype: 'float32', shape, data: d.data }));
+        writeFileAtomic(paths[i]!, encodeNpy({ dtype: 'float32', shape, data: d.data }));
       }
       const final = taps.get('final')!;
       process.stdout.write(`${options.out}: ${names.length} file(s), tokens float32 [${final.shape.slice(1).join(', ')}] (${backbone.id})\n`);
