@@ -43,6 +43,13 @@ export interface Backbone {
   readonly tokenDim: number;
   /** True when token 0 is a [CLS]-style utterance token. */
   readonly hasClsToken: boolean;
+  /**
+   * The fbank normalisation the backbone was pre-trained with (an @anopatch/audio-features preset:
+   * 'beats' = BEATs' statistics, 'ast' = AudioSet's as AST/ImageBind/EAT use); null for waveform
+   * backbones. Feeding a backbone another preset's features silently degrades it, so callers take it
+   * from here rather than from a flag.
+   */
+  readonly fbankPreset: 'beats' | 'ast' | null;
   /** Number of transformer layers (taps 'layer_0' .. 'layer_{n-1}'). */
   readonly numLayers: number;
   /** Every parameter the forward pass reads, named as in the official state dict where possible. */

@@ -32,6 +32,7 @@ export { BEATS_ITER3_CONFIG, parseBeatsConfig, type BeatsConfig, type ParsedBeat
 export { BEATS_MEL_BINS, BeatsBackbone, beatsDistanceBuckets, beatsRelativeBuckets } from './beats/model.js';
 export { loadBeatsCheckpoint, type LoadedBeats } from './beats/checkpoint.js';
 export { paddingMaskFromLengths } from './padding.js';
+export { TINY_BACKBONE_CONFIGS, TINY_BEATS_CONFIG } from './tiny.js';
 export { eatConfigFromFairseq, loadBackboneCheckpoint, type LoadedBackbone } from './load.js';
 export { AST_PAD_VALUE, AstBackbone, parseAstConfig, type AstConfig } from './ast/model.js';
 export { IMAGEBIND_PAD_VALUE, ImageBindAudioBackbone, parseImageBindAudioConfig, type ImageBindAudioConfig } from './imagebind/model.js';

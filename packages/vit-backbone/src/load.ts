@@ -1,6 +1,6 @@
 import { readTorchCheckpoint, type ReadCheckpointOptions } from '@anopatch/checkpoint';
 
-import { BackboneConfigError, createBackbone, type Backbone, type LoadedWeights } from './backbone.js';
+import { BackboneConfigError, createBackbone, knownBackbones, UnknownBackboneError, type Backbone, type LoadedWeights } from './backbone.js';
 import { loadBeatsCheckpoint } from './beats/checkpoint.js';
 
 export interface LoadedBackbone extends LoadedWeights {
@@ -37,6 +37,8 @@ export function eatConfigFromFairseq(cfg: unknown, source: string): Record<strin
  * config.json, EAT by its fairseq cfg; ImageBind checkpoints carry no config (imagebind_huge).
  */
 export function loadBackboneCheckpoint(id: string, path: string, options: ReadCheckpointOptions = {}): LoadedBackbone {
+  // a mistyped --backbone fails at once, before a checkpoint of hundreds of MB is read
+  if (!knownBackbones().includes(id)) throw new UnknownBackboneError(id, knownBackbones());
   if (id === 'beats') {
     const loaded = loadBeatsCheckpoint(path, options);
     return { backbone: loaded.backbone, weights: loaded.weights, unused: loaded.unused, config: { ...loaded.backbone.config } };

@@ -6,7 +6,7 @@ import type { ClipRecord, Edition, Evaluation2020, Evaluation2023, Split, Table1
 
 import { BenchUsageError, StageCacheError } from './errors.js';
 import { sha256Hex } from './hash.js';
-import { buildBenchModel, TINY_CONFIGS, weightsHash, type BuiltModel } from './backbones.js';
+import { buildBenchModel, weightsHash, type BuiltModel } from './backbones.js';
 
 export const STAGES = ['train', 'embed', 'score', 'evaluate'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -96,6 +96,7 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
   const embedDim = options.embedDim ?? 128;
   const { scanDataset, applyGroundTruth, loadGroundTruth2020, loadGroundTruth2023, evaluateScores, buildTable1, buildTable2, rocCurve, writeFileAtomic } = await import('@anopatch/dcase-eval');
   const anopatch = await import('@anopatch/anopatch');
+  const { TINY_BACKBONE_CONFIGS } = await import('@anopatch/vit-backbone');
 
   const splits = splitsOf(data);
   const scans = splits.map((split) => scanDataset(data, { edition, split }));
@@ -105,7 +106,7 @@ export async function runProtocol(options: ProtocolOptions): Promise<ProtocolRes
   const keyed = {
     edition,
     backbone,
-    tinyConfig: options.weights === undefined ? (TINY_CONFIGS[backbone] ?? null) : null,
+    tinyConfig: options.weights === undefined ? (TINY_BACKBONE_CONFIGS[backbone] ?? null) : null,
     train: options.train,
     seed,
     embedDim,

@@ -83,7 +83,7 @@ export function register(program: Command): void {
       const wave = await loadAudio16k(wav);
       let inputData: TensorData;
       if (backbone.frontEnd === 'fbank') {
-        const fb = presetFbank(wave, options.backbone === 'ast' ? 'ast' : 'beats', { source: wav });
+        const fb = presetFbank(wave, backbone.fbankPreset ?? 'beats', { source: wav });
         inputData = { shape: [1, fb.frames, fb.bins], data: fb.data };
       } else {
         inputData = { shape: [1, wave.length], data: wave };

@@ -91,9 +91,10 @@ export function register(program: Command): void {
       const config = trainOverrides(flags, edition);
       const reporter = new ProgressReporter();
       const scans = splits.map((split) => scanDataset(flags.data, { edition, split: split as 'dev' | 'eval' }));
-      const set = dcaseTrainingSet(scans);
-      reporter.log(`data: ${set.source.size} training clips, ${set.classNames.length} ArcFace classes (${splits.join(' + ')})`);
       const built = await buildModel(flags);
+      // the backbone's own pre-training normalisation, not a flag that could disagree with it
+      const set = dcaseTrainingSet(scans, { preset: built.model.backbone.fbankPreset ?? 'beats' });
+      reporter.log(`data: ${set.source.size} training clips, ${set.classNames.length} ArcFace classes (${splits.join(' + ')})`);
       reporter.log(`model: ${built.description}`);
       const stop = interruptOnSigint((l) => reporter.log(l));
       const logEvery = Math.max(1, Math.floor(config.totalSteps! / 20));

@@ -4,36 +4,6 @@ import type { AnoPatchModel, ClipEmbedder } from '@anopatch/anopatch';
 
 import { UsageError } from '../errors.js';
 
-/**
- * The reference fixtures' tiny BEATs cfg (2 layers, 64-d, 4 heads; shared/fixtures/reference):
- * the same architecture as BEATs_iter3 at a size a laptop embeds in milliseconds per clip.
- */
-export const TINY_BEATS_CONFIG = {
-  input_patch_size: 16,
-  embed_dim: 32,
-  conv_bias: false,
-  encoder_layers: 2,
-  encoder_embed_dim: 64,
-  encoder_ffn_embed_dim: 128,
-  encoder_attention_heads: 4,
-  activation_fn: 'gelu',
-  layer_wise_gradient_decay_ratio: 1.0,
-  layer_norm_first: false,
-  deep_norm: true,
-  dropout: 0.0,
-  attention_dropout: 0.0,
-  activation_dropout: 0.0,
-  encoder_layerdrop: 0.0,
-  dropout_input: 0.0,
-  conv_pos: 16,
-  conv_pos_groups: 4,
-  relative_position_embedding: true,
-  num_buckets: 320,
-  max_distance: 800,
-  gru_rel_pos: true,
-  finetuned_model: false,
-} as const;
-
 export interface ModelFlags {
   /** a model directory written by `anopatch train` (model.json + model.safetensors) */
   model?: string;
@@ -68,6 +38,7 @@ export async function buildModel(flags: ModelFlags): Promise<BuiltModel> {
   const { initBackend } = await import('@anopatch/runtime');
   const backend = await initBackend();
   const { AnoPatchModel, loadModel } = await import('@anopatch/anopatch');
+  const { TINY_BEATS_CONFIG } = await import('@anopatch/vit-backbone');
   const seed = int('--seed', flags.seed, 0);
   const embedDim = int('--embed-dim', flags.embedDim, 128);
   if (flags.model !== undefined) {
@@ -86,22 +57,8 @@ export async function buildModel(flags: ModelFlags): Promise<BuiltModel> {
   const weights = flags.weights!;
   if (!existsSync(weights)) throw new UsageError(`--weights ${weights}: file not found (give the path of an official checkpoint, e.g. BEATs_iter3.pt)`);
   const backbone = flags.backbone ?? 'beats';
-  const { createBackbone, loadBeatsCheckpoint } = await import('@anopatch/vit-backbone');
-  let instance;
-  let backboneWeights;
-  let backboneOptions: Record<string, unknown> = {};
-  if (backbone === 'beats') {
-    const loaded = loadBeatsCheckpoint(weights);
-    instance = loaded.backbone;
-    backboneWeights = loaded.weights;
-    // stored in model.json, so a saved model rebuilds with the checkpoint's own cfg
-    backboneOptions = { config: { ...loaded.backbone.config } };
-  } else {
-    const { readTorchCheckpoint } = await import('@anopatch/checkpoint');
-    instance = createBackbone(backbone);
-    backboneWeights = instance.loadWeights(readTorchCheckpoint(weights).tensors, { source: weights }).weights;
-  }
-  const model = AnoPatchModel.create({ backbone, backboneOptions, embedDim }, { backboneInstance: instance, backboneWeights, seed });
+  // the architecture comes from the checkpoint's own config (BEATs cfg, config.json, ...), never from defaults
+  const { model } = AnoPatchModel.fromPretrained(backbone, weights, { embedDim }, { seed });
   return {
     model,
     description: `${backbone} from ${weights} + untrained pooling/projection head (seed ${seed}) -> ${embedDim}; built on TF.js ${backend.name}`,

@@ -35,13 +35,16 @@ describe('AnoPatchModel (tiny BEATs fixture + head.pt)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const build = () => {
-    const beats = loadBeatsCheckpoint(referencePath('tiny_beats.pt'));
-    return AnoPatchModel.create(
-      { backbone: 'beats', backboneOptions: { config: beats.backbone.config }, attentionChannels: 32, embedDim: 16 },
-      { backboneInstance: beats.backbone, backboneWeights: beats.weights, headWeights: fixtureHead() },
-    );
-  };
+  // fromPretrained: the architecture from the checkpoint's cfg, its weights, the fixture head
+  const build = () => AnoPatchModel.fromPretrained('beats', referencePath('tiny_beats.pt'), { attentionChannels: 32, embedDim: 16 }, { headWeights: fixtureHead() }).model;
+
+  it('fromPretrained keeps the checkpoint cfg so a saved model rebuilds the same architecture', () => {
+    const { model, unused } = AnoPatchModel.fromPretrained('beats', referencePath('tiny_beats.pt'), { embedDim: 16 });
+    expect(model.config.backboneOptions).toEqual({ config: loadBeatsCheckpoint(referencePath('tiny_beats.pt')).backbone.config });
+    expect((model.config.backboneOptions.config as { encoder_embed_dim: number }).encoder_embed_dim).toBe(64);
+    expect(unused).toEqual([]);
+    model.dispose();
+  });
 
   it('embed() reproduces <clip>.embedding.npy for clips of different lengths (grouped by length, input order kept)', () => {
     const model = build();

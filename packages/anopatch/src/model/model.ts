@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { createTfParams, TfOps, type ParamSpec, type TensorData } from '@anopatch/runtime';
-import { createBackbone, type Backbone } from '@anopatch/vit-backbone';
+import { createBackbone, loadBackboneCheckpoint, type Backbone } from '@anopatch/vit-backbone';
 
 import { ModelConfigError, ModelStateError } from '../errors.js';
 import {
@@ -94,6 +94,27 @@ export class AnoPatchModel {
     this.params = params;
     this.backboneNames = backboneNames;
     this.ops = new TfOps(params);
+  }
+
+  /**
+   * A model on an official pre-trained checkpoint (BEATs_iter3.pt, a Hugging Face model folder, an
+   * EAT/ImageBind/ATST .pt): the backbone's architecture comes from the checkpoint's own config (never
+   * from defaults), its weights are loaded, the head is freshly initialised. The config is kept in
+   * `model.config.backboneOptions`, so a saved model rebuilds exactly. `unused` lists checkpoint
+   * tensors the backbone does not read (e.g. a pre-training head).
+   */
+  static fromPretrained(
+    backbone: string,
+    weightsPath: string,
+    head: Omit<AnoPatchModelConfig, 'backbone' | 'backboneOptions'> = {},
+    options: Pick<CreateModelOptions, 'seed' | 'headWeights'> = {},
+  ): { model: AnoPatchModel; unused: string[] } {
+    const loaded = loadBackboneCheckpoint(backbone, weightsPath);
+    const model = AnoPatchModel.create(
+      { ...head, backbone, backboneOptions: loaded.config === null ? {} : { config: loaded.config } },
+      { ...options, backboneInstance: loaded.backbone, backboneWeights: loaded.weights },
+    );
+    return { model, unused: loaded.unused };
   }
 
   static create(config: AnoPatchModelConfig, options: CreateModelOptions = {}): AnoPatchModel {

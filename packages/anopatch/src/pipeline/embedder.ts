@@ -20,7 +20,7 @@ export interface ClipEmbedder {
 }
 
 export interface ModelEmbedderOptions {
-  /** Fbank normalisation preset of the backbone (default 'beats'). */
+  /** Fbank normalisation preset (default: the one the backbone declares it was pre-trained with). */
   preset?: FbankPresetName;
   batchSize?: number;
   description?: string;
@@ -30,6 +30,10 @@ export interface ModelEmbedderOptions {
  * What the model's backbone reads for a 16 kHz waveform: the preset's normalised fbank, or the
  * waveform itself for a waveform backbone (the one front-end switch both engines share).
  */
+function presetOf(model: AnoPatchModel, options: ModelEmbedderOptions): FbankPresetName {
+  return options.preset ?? model.backbone.fbankPreset ?? 'beats';
+}
+
 function modelInput(model: AnoPatchModel, preset: FbankPresetName): (wave: Float32Array) => ClipInput {
   return model.backbone.frontEnd === 'waveform' ? (w) => w : (w) => presetFbank(w, preset);
 }
@@ -40,7 +44,7 @@ function modelInput(model: AnoPatchModel, preset: FbankPresetName): (wave: Float
  * end and the engine (engines agree to float round-off only).
  */
 export async function modelEmbedder(model: AnoPatchModel, options: ModelEmbedderOptions = {}): Promise<ClipEmbedder> {
-  const preset = options.preset ?? 'beats';
+  const preset = presetOf(model, options);
   const hash = await modelHash(model, { preset, frontEnd: model.backbone.frontEnd, engine: 'tfjs' });
   return {
     hash,

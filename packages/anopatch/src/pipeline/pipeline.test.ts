@@ -7,6 +7,7 @@ import { presetFbank } from '@anopatch/audio-features';
 import { generateDataset, SYNTH_PRESETS } from '@anopatch/dcase-synth';
 import { auc, pauc, readCsv, type Evaluation2020, type Evaluation2023 } from '@anopatch/dcase-eval';
 import { initBackend } from '@anopatch/runtime';
+import { TINY_BEATS_CONFIG } from '@anopatch/vit-backbone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AnoPatchModel } from '../model/model.js';
@@ -24,33 +25,6 @@ import {
   type EmbeddedClipInfo,
 } from './index.js';
 
-/** The reference fixtures' tiny BEATs cfg (shared/fixtures/reference/README.md). */
-const TINY_BEATS = {
-  input_patch_size: 16,
-  embed_dim: 32,
-  conv_bias: false,
-  encoder_layers: 2,
-  encoder_embed_dim: 64,
-  encoder_ffn_embed_dim: 128,
-  encoder_attention_heads: 4,
-  activation_fn: 'gelu',
-  layer_wise_gradient_decay_ratio: 1.0,
-  layer_norm_first: false,
-  deep_norm: true,
-  dropout: 0.0,
-  attention_dropout: 0.0,
-  activation_dropout: 0.0,
-  encoder_layerdrop: 0.0,
-  dropout_input: 0.0,
-  conv_pos: 16,
-  conv_pos_groups: 4,
-  relative_position_embedding: true,
-  num_buckets: 320,
-  max_distance: 800,
-  gru_rel_pos: true,
-  finetuned_model: false,
-};
-
 let dir: string;
 let data2020: string;
 let data2023: string;
@@ -65,7 +39,7 @@ beforeAll(async () => {
   const small = { ...SYNTH_PRESETS.tiny, idsPerType: 1, trainPerMachine: 5, testNormalPerMachine: 4, testAnomalyPerMachine: 4 };
   await generateDataset(data2020, { edition: 2020, machineTypes: ['fan', 'valve'], ...small });
   await generateDataset(data2023, { edition: 2023, machineTypes: ['fan'], evalMachineTypes: ['grinder'], ...small, targetTrainPerSection: 2, testNormalPerMachine: 3, testAnomalyPerMachine: 3 });
-  model = AnoPatchModel.create({ backbone: 'beats', backboneOptions: { config: TINY_BEATS }, embedDim: 32 }, { seed: 3 });
+  model = AnoPatchModel.create({ backbone: 'beats', backboneOptions: { config: TINY_BEATS_CONFIG }, embedDim: 32 }, { seed: 3 });
   embedder = await modelEmbedder(model, { batchSize: 4 });
 });
 

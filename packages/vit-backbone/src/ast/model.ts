@@ -73,6 +73,7 @@ export class AstBackbone implements Backbone {
   readonly id = 'ast';
   readonly frontEnd = 'fbank' as const;
   readonly hasClsToken = true;
+  readonly fbankPreset = 'ast';
   readonly config: Readonly<AstConfig>;
   readonly padValue: number;
 

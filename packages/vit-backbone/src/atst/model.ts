@@ -104,6 +104,7 @@ export class AtstFrameBackbone implements Backbone {
   readonly id = 'atst';
   readonly frontEnd = 'waveform' as const;
   readonly hasClsToken = false;
+  readonly fbankPreset = null;
   readonly config: Readonly<AtstConfig>;
 
   constructor(config: Readonly<AtstConfig> = parseAtstConfig({})) {

@@ -48,6 +48,7 @@ export class BeatsBackbone implements Backbone {
   readonly id = 'beats';
   readonly frontEnd = 'fbank' as const;
   readonly hasClsToken = false;
+  readonly fbankPreset = 'beats';
   readonly config: Readonly<BeatsConfig>;
 
   constructor(config: Readonly<BeatsConfig> = BEATS_ITER3_CONFIG) {

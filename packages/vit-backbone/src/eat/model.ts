@@ -93,6 +93,7 @@ export class EatBackbone implements Backbone {
   readonly id = 'eat';
   readonly frontEnd = 'fbank' as const;
   readonly hasClsToken = true;
+  readonly fbankPreset = 'ast';
   readonly config: Readonly<EatConfig>;
   readonly padValue: number;
 

@@ -62,6 +62,7 @@ export class ImageBindAudioBackbone implements Backbone {
   readonly id = 'imagebind';
   readonly frontEnd = 'fbank' as const;
   readonly hasClsToken = true;
+  readonly fbankPreset = 'ast';
   readonly config: Readonly<ImageBindAudioConfig>;
   readonly padValue: number;
 

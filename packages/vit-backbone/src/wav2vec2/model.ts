@@ -125,6 +125,7 @@ const PREFIXES: Record<Wav2Vec2Family, string[]> = {
 export class Wav2Vec2Backbone implements Backbone {
   readonly frontEnd = 'waveform' as const;
   readonly hasClsToken = false;
+  readonly fbankPreset = null;
   readonly id: Wav2Vec2Family;
   readonly config: Readonly<Wav2Vec2Config>;
 
