@@ -53,7 +53,7 @@ export {
   EpochSampler,
   arrayClipSource,
   cropOrPad,
-  DEFAULT_CROP_SAMPLES,
+  cropSamplesFor,
   makeBatch,
   type BatchOptions,
   type ClipSource,

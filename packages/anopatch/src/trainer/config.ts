@@ -4,7 +4,7 @@ import type { SpecAugmentOptions } from '@anopatch/audio-features';
 import { TrainConfigError } from '../errors.js';
 import { ADAMW_DEFAULTS } from '../optim/adamw.js';
 import { validateSchedule, type LrDecay } from '../optim/schedule.js';
-import { DEFAULT_CROP_SAMPLES, type CropPadPolicy } from './data.js';
+import { cropSamplesFor, type CropPadPolicy } from './data.js';
 
 export interface TrainConfig {
   /** Peak learning rate (paper 1e-4). */
@@ -52,8 +52,8 @@ export const PAPER_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   gradAccum: 8,
   adamw: { ...ADAMW_DEFAULTS },
   specAugment: { freqMaskParam: 40, timeMaskParam: 80, numFreqMasks: 1, numTimeMasks: 1 },
-  // 10 s at 16 kHz -> 998 Kaldi frames (25 ms window, 10 ms hop, snip_edges); waveform backbones crop 160000 samples
-  crop: { frames: 998, samples: DEFAULT_CROP_SAMPLES, crop: 'random', pad: 'repeat' },
+  // 10 s at 16 kHz -> 998 Kaldi frames (25 ms window, 10 ms hop, snip_edges); waveform backbones crop the same audio
+  crop: { frames: 998, crop: 'random', pad: 'repeat' },
   arcface: { scale: ARCFACE_DEFAULTS.scale, margin: ARCFACE_DEFAULTS.margin, variant: ARCFACE_DEFAULTS.variant },
   loss: 'arcface',
   adacos: { subClusters: 16 },
@@ -101,7 +101,7 @@ export function validateTrainConfig(c: TrainConfig, source = 'training config'):
   positiveInt('checkpointEvery', c.checkpointEvery);
   positiveInt('keepCheckpoints', c.keepCheckpoints);
   positiveInt('crop.frames', c.crop.frames);
-  positiveInt('crop.samples', c.crop.samples ?? DEFAULT_CROP_SAMPLES);
+  positiveInt('crop.samples', c.crop.samples ?? cropSamplesFor(c.crop.frames));
   if (!['random', 'start'].includes(c.crop.crop)) throw new TrainConfigError(source, `crop.crop must be 'random' or 'start', got '${c.crop.crop}'`);
   if (!['repeat', 'constant'].includes(c.crop.pad)) throw new TrainConfigError(source, `crop.pad must be 'repeat' or 'constant', got '${c.crop.pad}'`);
   if (!['cosine', 'linear', 'constant'].includes(c.decay)) throw new TrainConfigError(source, `decay must be cosine, linear or constant, got '${c.decay}'`);

@@ -2,7 +2,7 @@ import { Rng } from '@anopatch/audio-features';
 import { describe, expect, it } from 'vitest';
 
 import { TrainDataError } from '../errors.js';
-import { EpochSampler, arrayClipSource, cropOrPad, makeBatch } from './data.js';
+import { EpochSampler, arrayClipSource, cropOrPad, cropSamplesFor, makeBatch } from './data.js';
 
 const ramp = (frames: number, bins = 2) => ({ data: Float32Array.from({ length: frames * bins }, (_, i) => Math.floor(i / bins) + 1), frames, bins });
 const framesOf = (f: { data: Float32Array; bins: number }) => Array.from(f.data.filter((_, i) => i % f.bins === 0));
@@ -66,5 +66,12 @@ describe('makeBatch', () => {
     await expect(makeBatch(source, [0], { policy, specAugment: null }, new Rng(0))).rejects.toThrow(/reads fbanks/);
     const fbanks = arrayClipSource([{ fbank: ramp(6), label: 0 }]);
     await expect(makeBatch(fbanks, [0], { policy, specAugment: null, frontEnd: 'waveform' }, new Rng(0))).rejects.toThrow(TrainDataError);
+  });
+
+  it('without crop.samples a waveform example covers the audio of crop.frames Kaldi frames', async () => {
+    expect(cropSamplesFor(998)).toBe(159920);
+    const source = arrayClipSource([{ wave: new Float32Array(20000).fill(0.5), label: 0 }]);
+    const b = await makeBatch(source, [0], { policy: { frames: 96, crop: 'start', pad: 'repeat' }, specAugment: null, frontEnd: 'waveform' }, new Rng(0));
+    expect(b.shape).toEqual([1, 95 * 160 + 400]);
   });
 });

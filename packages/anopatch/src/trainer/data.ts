@@ -49,7 +49,7 @@ export function arrayClipSource(clips: readonly TrainClip[], numClasses?: number
 export interface CropPadPolicy {
   /** Frames per training example of an fbank backbone (10 s at 10 ms hop = 998 frames). */
   frames: number;
-  /** Samples per training example of a waveform backbone (10 s at 16 kHz = 160000). Default 160000. */
+  /** Samples per training example of a waveform backbone. Default: the audio the fbank crop covers, `cropSamplesFor(frames)`. */
   samples?: number;
   /** Longer clips: a uniformly random window ('random') or the start ('start'). */
   crop: 'random' | 'start';
@@ -138,7 +138,13 @@ export class EpochSampler {
   }
 }
 
-export const DEFAULT_CROP_SAMPLES = 160000;
+/**
+ * Samples of 16 kHz audio that `frames` Kaldi frames (25 ms window, 10 ms hop) cover: a waveform
+ * backbone trains on the same audio as an fbank one (998 frames -> 159920 samples, 10 s).
+ */
+export function cropSamplesFor(frames: number): number {
+  return (frames - 1) * 160 + 400;
+}
 
 export interface BatchOptions {
   policy: CropPadPolicy;
@@ -161,7 +167,7 @@ export interface MicroBatch {
  */
 export async function makeBatch(source: ClipSource, indices: readonly number[], options: BatchOptions, rng: Rng): Promise<MicroBatch> {
   const waveform = (options.frontEnd ?? 'fbank') === 'waveform';
-  const policy = waveform ? { ...options.policy, frames: options.policy.samples ?? DEFAULT_CROP_SAMPLES } : options.policy;
+  const policy = waveform ? { ...options.policy, frames: options.policy.samples ?? cropSamplesFor(options.policy.frames) } : options.policy;
   const { frames } = policy;
   let bins = 0;
   let data = new Float32Array(0);
