@@ -31,6 +31,10 @@ export interface SpeedOptions {
   /** folder with the official BEATs.py for the PyTorch reference (needs python3-torch) */
   beatsDir?: string;
   python?: string;
+  /** an ONNX file of the official BEATs exported by tooling/reference/onnx/export_official_beats.py, timed beside ours */
+  officialOnnx?: string;
+  /** skip the ONNX Runtime case */
+  skipOnnx?: boolean;
   /** skip the full-size training step (it takes a minute or more on wasm) */
   skipTrain?: boolean;
   /** fbank frames of the training-step clip (default 998 = 10 s) */
@@ -141,6 +145,37 @@ export async function runSpeed(o: SpeedOptions = {}): Promise<SpeedResult> {
     rows.push(row);
   }
 
+  // ONNX Runtime on the same full-size model: our lowering of the op interface, and the official
+  // torch.onnx export beside it when given; the PyTorch figure (live or committed) is the reference
+  if (!o.skipOnnx) {
+    log(`onnx: full-size BEATs through ONNX Runtime (our export${o.officialOnnx ? ' and the official torch.onnx export' : ''}), batch 1, 10 s`);
+    const { BEATS_ITER3_CONFIG } = await import('@anopatch/vit-backbone');
+    const { exportOursBeats, measureOnnxSpeed, randomBeatsTensors } = await import('../speed/onnx.js');
+    const cfg = { ...BEATS_ITER3_CONFIG };
+    const tensors = randomBeatsTensors(cfg);
+    const models = [
+      { name: 'ORT, our export fp32', model: exportOursBeats(cfg, tensors) },
+      { name: 'ORT, our export int8', model: exportOursBeats(cfg, tensors, 'int8') },
+      ...(o.officialOnnx ? [{ name: 'ORT, official torch.onnx export', model: o.officialOnnx }] : []),
+    ];
+    const ort = await measureOnnxSpeed({ models, iterations: o.iterations ?? 2, warmup: Math.max(1, o.warmup ?? 1), onProgress: (m, i, sec) => log(`  ${m} run ${i + 1}: ${sec.toFixed(2)} s`) });
+    json.onnx = ort;
+    const ptBatch1 = pt?.rows.find((x) => x.batch === 1)?.clips_per_second;
+    const official = ort.timings.find((t) => t.name.startsWith('ORT, official'));
+    for (const t of ort.timings) {
+      rows.push({
+        section: 'onnx',
+        case: `BEATs 90M, batch 1, ${t.name}`,
+        ours: t.clipsPerSecond,
+        unit: 'clips/s',
+        ...(ptBatch1 !== undefined ? { reference: ptBatch1, referenceSource: 'live' } : committedPt ? { reference: committedPt.pytorch_cpu_clips_per_second, referenceSource: 'committed run' } : {}),
+        peakRssMiB: rssMiB(),
+        note: `${t.medianSeconds.toFixed(2)} s / clip${official && t !== official ? `, ${(t.clipsPerSecond / official.clipsPerSecond).toFixed(2)}x ORT-official` : ''}; max diff to the first ${t.relToMax.toExponential(1)} of max`,
+      });
+    }
+    if (!o.officialOnnx) notes.push('ORT-official: give --official-onnx <file> (tooling/reference/onnx/export_official_beats.py) to time the official torch.onnx export in the same run.');
+  }
+
   // training step, full-size BEATs + head, batch 1
   if (!o.skipTrain) {
     const frames = o.trainFrames ?? BACKBONE_FRAMES_10S;
@@ -222,7 +257,9 @@ interface SpeedFlags {
   knnSizes: string;
   weights?: string;
   beatsDir?: string;
+  officialOnnx?: string;
   python?: string;
+  onnx: boolean;
   train: boolean;
   trainFrames: string;
   json?: boolean;
@@ -243,7 +280,7 @@ function warmupCount(v: string): number {
 export function register(program: Command): void {
   program
     .command('speed')
-    .description('throughput and peak RSS of fbank, full-size BEATs embedding (batch 1 and 8), training step, KNN scoring and checkpoint loading; the PyTorch reference beside it when python3-torch is installed; the arithmetic floor')
+    .description('throughput and peak RSS of fbank, full-size BEATs embedding (TF.js batch 1 and 8; ONNX Runtime fp32 and int8, beside the official torch.onnx export when given), training step, KNN scoring and checkpoint loading; the PyTorch reference beside it when python3-torch is installed; the arithmetic floor')
     .option('--batches <list>', 'backbone batch sizes', '1,8')
     .option('--iterations <n>', 'timed runs per backbone batch size', '2')
     .option('--warmup <n>', 'untimed warm-up runs per backbone batch size (0 on a slow machine: the first run then includes one-off costs)', '1')
@@ -251,6 +288,8 @@ export function register(program: Command): void {
     .option('--weights <pt>', 'checkpoint to time loading (default: a synthetic BEATs-size .pt)')
     .option('--beats-dir <dir>', 'folder with the official BEATs.py (PyTorch reference; needs python3-torch)')
     .option('--python <path>', 'python with torch', '/usr/bin/python3')
+    .option('--official-onnx <file>', 'official BEATs exported with torch.onnx (tooling/reference/onnx/export_official_beats.py), timed beside our export')
+    .option('--no-onnx', 'skip the ONNX Runtime case')
     .option('--no-train', 'skip the full-size training step')
     .option('--train-frames <n>', 'fbank frames of the training-step clip', '998')
     .option('--json', 'print JSON instead of the table')
@@ -263,6 +302,8 @@ export function register(program: Command): void {
         ...(f.weights ? { weights: f.weights } : {}),
         ...(f.beatsDir ? { beatsDir: f.beatsDir } : {}),
         ...(f.python ? { python: f.python } : {}),
+        ...(f.officialOnnx ? { officialOnnx: f.officialOnnx } : {}),
+        skipOnnx: !f.onnx,
         skipTrain: !f.train,
         trainFrames: intList('--train-frames', f.trainFrames)[0]!,
       });

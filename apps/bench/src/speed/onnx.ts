@@ -8,7 +8,7 @@ import { readNpy } from '@anopatch/checkpoint';
 import { auc, pauc } from '@anopatch/dcase-eval';
 import { generateDataset } from '@anopatch/dcase-synth';
 import { buildOnnxModel, OnnxSession } from '@anopatch/onnx-engine';
-import { createTfParams, TfOps } from '@anopatch/runtime';
+import { createTfParams, initParamData, SeededRandom, TfOps } from '@anopatch/runtime';
 import { BEATS_MEL_BINS, BeatsBackbone, parseBeatsConfig, type WeightRecord } from '@anopatch/vit-backbone';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -163,6 +163,16 @@ export function exportOursBeats(
     inputs: [{ name: 'fbank', shape: ['batch', 'frames', BEATS_MEL_BINS] }],
     forward: (ops, [x]) => ({ tokens: backbone.forward(ops, x!, { training: false }) }),
   }).toBytes();
+}
+
+/** Seeded random weights of a BEATs config under the official state-dict names (speed runs need the shape, not the values). */
+export function randomBeatsTensors(cfg: Record<string, unknown>, seed = 0): Map<string, WeightRecord> {
+  const rng = new SeededRandom(seed);
+  const tensors = new Map<string, WeightRecord>();
+  for (const spec of new BeatsBackbone(parseBeatsConfig(cfg).config).paramSpecs()) {
+    tensors.set(spec.name, { dtype: 'float32', shape: spec.shape, data: initParamData(spec, rng) });
+  }
+  return tensors;
 }
 
 export interface PytorchTimingOptions {
