@@ -7,6 +7,7 @@ import { relToMax } from '@anopatch/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { expectCentralDifferences, expectStages } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, MissingWeightError, WeightShapeError, type WeightRecord } from '../backbone.js';
 import '../index.js';
 import { paddingMaskFromLengths } from '../padding.js';
@@ -52,12 +53,7 @@ describe('AST parity with the Hugging Face forward (tooling/reference/backbones/
       tf.tidy(() => {
         backbone.forward(ops, fbank(clip), { training: false, tap: (name, v) => taps.set(name, v.dataSync() as Float32Array) });
       });
-      for (const stage of STAGES) {
-        const got = taps.get(stage);
-        expect(got, `${clip} ${stage}`).toBeDefined();
-        const err = relToMax(got!, npy(`${clip}.${stage}`).data as Float32Array);
-        expect(err, `${clip} ${stage}: max abs diff / max |ref| = ${err}`).toBeLessThanOrEqual(STAGE_TOL);
-      }
+      expectStages(taps, STAGES, (stage) => npy(`${clip}.${stage}`).data as Float32Array, clip, STAGE_TOL);
       expect(relToMax(taps.get('final')!, npy(`${clip}.final_f64`).data as Float64Array)).toBeLessThanOrEqual(STAGE_TOL);
     }
   });
@@ -100,24 +96,7 @@ describe('AST gradients on wasm', () => {
       expect(data.every(Number.isFinite), name).toBe(true);
       expect(data.some((e) => e !== 0), `${name} has an all-zero gradient`).toBe(true);
     }
-    for (const name of ['embeddings.patch_embeddings.projection.weight', 'embeddings.position_embeddings', 'encoder.layer.1.attention.attention.query.weight']) {
-      const v = params.get(name)!;
-      const gAll = grads[v.name]!.dataSync();
-      let index = 0;
-      for (let i = 1; i < gAll.length; i++) if (Math.abs(gAll[i]!) > Math.abs(gAll[index]!)) index = i;
-      const base = v.dataSync().slice();
-      const loss = (d: number) => {
-        const arr = base.slice();
-        arr[index]! += d;
-        v.assign(tf.tensor(arr, v.shape));
-        return tf.tidy(() => objective().dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const fd = (loss(eps) - loss(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      const g = gAll[index]!;
-      expect(Math.abs(fd - g), `${name}[${index}] fd ${fd} vs grad ${g}`).toBeLessThan(0.02 * Math.abs(g) + 1e-3);
-    }
+    expectCentralDifferences(params, grads, ['embeddings.patch_embeddings.projection.weight', 'embeddings.position_embeddings', 'encoder.layer.1.attention.attention.query.weight'], () => objective().dataSync()[0]!);
   });
 });
 

@@ -7,6 +7,7 @@ import { relToMax } from '@anopatch/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { expectCentralDifferences, expectStages } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, MissingWeightError, WeightShapeError } from '../backbone.js';
 import '../index.js';
 import { parseAtstConfig, type AtstFrameBackbone } from './model.js';
@@ -49,12 +50,7 @@ describe('ATST-Frame parity with the official forward, mel front end included (t
       tf.tidy(() => {
         backbone.forward(ops, wave(clip), { training: false, tap: (name, v) => taps.set(name, v.dataSync() as Float32Array) });
       });
-      for (const stage of STAGES) {
-        const got = taps.get(stage);
-        expect(got, `${clip} ${stage}`).toBeDefined();
-        const err = relToMax(got!, npy(`${clip}.${stage}`).data as Float32Array);
-        expect(err, `${clip} ${stage}: max abs diff / max |ref| = ${err}`).toBeLessThanOrEqual(STAGE_TOL);
-      }
+      expectStages(taps, STAGES, (stage) => npy(`${clip}.${stage}`).data as Float32Array, clip, STAGE_TOL);
       expect(relToMax(taps.get('final')!, npy(`${clip}.final_f64`).data as Float64Array)).toBeLessThanOrEqual(STAGE_TOL);
     }
   });
@@ -95,24 +91,7 @@ describe('ATST-Frame parity with the official forward, mel front end included (t
       expect(data.some((e) => e !== 0), `${name} has an all-zero gradient`).toBe(true);
     }
     expect(Number.isFinite(tf.variableGrads(() => objective(true)).value.dataSync()[0])).toBe(true);
-    for (const name of ['patch_embed.patch_embed.weight', 'pos_embed', 'blocks.1.attn.qkv.weight']) {
-      const v = params.get(name)!;
-      const gAll = grads[v.name]!.dataSync();
-      let index = 0;
-      for (let i = 1; i < gAll.length; i++) if (Math.abs(gAll[i]!) > Math.abs(gAll[index]!)) index = i;
-      const base = v.dataSync().slice();
-      const loss = (d: number) => {
-        const arr = base.slice();
-        arr[index]! += d;
-        v.assign(tf.tensor(arr, v.shape));
-        return tf.tidy(() => objective(false).dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const fd = (loss(eps) - loss(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      const g = gAll[index]!;
-      expect(Math.abs(fd - g), `${name}[${index}] fd ${fd} vs grad ${g}`).toBeLessThan(0.02 * Math.abs(g) + 1e-3);
-    }
+    expectCentralDifferences(params, grads, ['patch_embed.patch_embed.weight', 'pos_embed', 'blocks.1.attn.qkv.weight'], () => objective(false).dataSync()[0]!);
   });
 });
 

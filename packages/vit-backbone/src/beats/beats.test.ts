@@ -3,6 +3,7 @@ import { loadReferenceJson, loadReferenceNpy, referencePath, relToMax } from '@a
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { expectCentralDifferences } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, knownBackbones, MissingWeightError, UnknownBackboneError, WeightShapeError, type WeightRecord } from '../backbone.js';
 import '../index.js';
 import { paddingMaskFromLengths } from '../padding.js';
@@ -117,24 +118,7 @@ describe.each(['wasm', 'cpu'] as BackendName[])('BEATs gradients on %s', (backen
       expect(data.some((e) => e !== 0), `${name} has an all-zero gradient`).toBe(true);
     }
     // central difference on the most sensitive entry of a few parameters, from the input end to the output end
-    for (const name of ['patch_embedding.weight', 'encoder.pos_conv.0.weight_g', 'encoder.layers.0.self_attn.relative_attention_bias.weight', 'encoder.layers.1.self_attn.q_proj.weight']) {
-      const v = params.get(name)!;
-      const gAll = grads[v.name]!.dataSync();
-      let index = 0;
-      for (let i = 1; i < gAll.length; i++) if (Math.abs(gAll[i]!) > Math.abs(gAll[index]!)) index = i;
-      const base = v.dataSync().slice();
-      const loss = (d: number) => {
-        const arr = base.slice();
-        arr[index]! += d;
-        v.assign(tf.tensor(arr, v.shape));
-        return tf.tidy(() => objective(false).dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const fd = (loss(eps) - loss(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      const g = grads[v.name]!.dataSync()[index]!;
-      expect(Math.abs(fd - g), `${name}[${index}] fd ${fd} vs grad ${g}`).toBeLessThan(0.02 * Math.abs(g) + 1e-3);
-    }
+    expectCentralDifferences(params, grads, ['patch_embedding.weight', 'encoder.pos_conv.0.weight_g', 'encoder.layers.0.self_attn.relative_attention_bias.weight', 'encoder.layers.1.self_attn.q_proj.weight'], () => objective(false).dataSync()[0]!);
   });
 });
 

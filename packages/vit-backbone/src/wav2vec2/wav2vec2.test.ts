@@ -7,6 +7,7 @@ import { relToMax } from '@anopatch/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { expectCentralDifferences, expectStages } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, MissingWeightError, WeightShapeError, type WeightRecord } from '../backbone.js';
 import '../index.js';
 import { parseWav2Vec2Config, type Wav2Vec2Backbone } from './model.js';
@@ -56,12 +57,7 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
       tf.tidy(() => {
         backbone.forward(ops, wave(clip), { training: false, tap: (name, v) => taps.set(name, v.dataSync() as Float32Array) });
       });
-      for (const stage of STAGES) {
-        const got = taps.get(stage);
-        expect(got, `${clip} ${stage}`).toBeDefined();
-        const err = relToMax(got!, npy(`${clip}.${stage}`).data as Float32Array);
-        expect(err, `${clip} ${stage}: max abs diff / max |ref| = ${err}`).toBeLessThanOrEqual(STAGE_TOL);
-      }
+      expectStages(taps, STAGES, (stage) => npy(`${clip}.${stage}`).data as Float32Array, clip, STAGE_TOL);
       expect(relToMax(taps.get('final')!, npy(`${clip}.final_f64`).data as Float64Array)).toBeLessThanOrEqual(STAGE_TOL);
     }
   });
@@ -123,24 +119,7 @@ describe.each(MODELS)('%s parity with the Hugging Face forward', (model) => {
     }
     const probes = ['feature_extractor.conv_layers.0.conv.weight', 'feature_extractor.conv_layers.5.conv.weight', 'encoder.pos_conv_embed.conv.weight_g', 'encoder.layers.1.attention.q_proj.weight'];
     if (model === 'wavlm') probes.push('encoder.layers.0.attention.rel_attn_embed.weight', 'encoder.layers.1.attention.gru_rel_pos_linear.weight');
-    for (const name of probes) {
-      const v = params.get(name)!;
-      const gAll = grads[v.name]!.dataSync();
-      let index = 0;
-      for (let i = 1; i < gAll.length; i++) if (Math.abs(gAll[i]!) > Math.abs(gAll[index]!)) index = i;
-      const base = v.dataSync().slice();
-      const loss = (d: number) => {
-        const arr = base.slice();
-        arr[index]! += d;
-        v.assign(tf.tensor(arr, v.shape));
-        return tf.tidy(() => objective().dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const fd = (loss(eps) - loss(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      const g = gAll[index]!;
-      expect(Math.abs(fd - g), `${name}[${index}] fd ${fd} vs grad ${g}`).toBeLessThan(0.02 * Math.abs(g) + 1e-3);
-    }
+    expectCentralDifferences(params, grads, probes, () => objective().dataSync()[0]!);
   });
 });
 
