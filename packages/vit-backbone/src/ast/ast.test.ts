@@ -7,10 +7,9 @@ import { relToMax } from '@anopatch/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { expectCentralDifferences, expectStages } from '../__tests__/harness.js';
+import { expectCentralDifferences, expectClipParity, expectPaddedFbankBatch, frozenOps } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, MissingWeightError, WeightShapeError, type WeightRecord } from '../backbone.js';
 import '../index.js';
-import { paddingMaskFromLengths } from '../padding.js';
 import { AST_PAD_VALUE, parseAstConfig, type AstBackbone } from './model.js';
 
 /** DESIGN.md: backbone outputs within 1e-3 of max |ref| at every stage. */
@@ -47,34 +46,14 @@ describe('AST parity with the Hugging Face forward (tooling/reference/backbones/
   it('matches every stage for a full, a short (padded) and a long (cut) clip', async () => {
     await initBackend({ prefer: 'wasm', env: {} });
     const { backbone, weights } = fixtureModel();
-    const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
-    for (const clip of ['full', 'short', 'long']) {
-      const taps = new Map<string, Float32Array>();
-      tf.tidy(() => {
-        backbone.forward(ops, fbank(clip), { training: false, tap: (name, v) => taps.set(name, v.dataSync() as Float32Array) });
-      });
-      expectStages(taps, STAGES, (stage) => npy(`${clip}.${stage}`).data as Float32Array, clip, STAGE_TOL);
-      expect(relToMax(taps.get('final')!, npy(`${clip}.final_f64`).data as Float64Array)).toBeLessThanOrEqual(STAGE_TOL);
-    }
+    expectClipParity(backbone, frozenOps(backbone, weights), ['full', 'short', 'long'], fbank, STAGES, npy, STAGE_TOL);
   });
 
   it('gives each clip of a padded batch the tokens it gets alone', async () => {
     await initBackend({ prefer: 'wasm', env: {} });
     const { backbone, weights } = fixtureModel();
-    const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
-    const s = npy('short.fbank');
-    const l = npy('long.fbank');
-    const frames = l.shape[0]!;
-    const batch = new Float32Array(2 * frames * 128).fill(-3); // padding content must not matter
-    batch.set(s.data as Float32Array, 0);
-    batch.set(l.data as Float32Array, frames * 128);
-    const mask = paddingMaskFromLengths([s.shape[0]!, frames], frames);
-    const out = tf.tidy(() => backbone.forward(ops, tf.tensor(batch, [2, frames, 128]), { training: false, paddingMask: tf.tensor(mask.data, mask.shape) }).dataSync());
-    const n = backbone.numTokens * 32;
-    const alone = tf.tidy(() => backbone.forward(ops, fbank('short'), { training: false }).dataSync());
-    expect(relToMax(out.slice(0, n), alone)).toBeLessThanOrEqual(1e-5);
-    expect(relToMax(out.slice(0, n), npy('short.final').data as Float32Array)).toBeLessThanOrEqual(STAGE_TOL);
-    expect(relToMax(out.slice(n), npy('long.final').data as Float32Array)).toBeLessThanOrEqual(STAGE_TOL);
+    const short = expectPaddedFbankBatch(backbone, frozenOps(backbone, weights), npy, STAGE_TOL);
+    expect(relToMax(short, npy('short.final').data as Float32Array)).toBeLessThanOrEqual(STAGE_TOL);
   });
 });
 

@@ -7,7 +7,7 @@ import { relToMax } from '@anopatch/test-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { expectCentralDifferences, expectStages } from '../__tests__/harness.js';
+import { expectCentralDifferences, expectClipParity, frozenOps } from '../__tests__/harness.js';
 import { BackboneConfigError, createBackbone, MissingWeightError, WeightShapeError } from '../backbone.js';
 import '../index.js';
 import { parseAtstConfig, type AtstFrameBackbone } from './model.js';
@@ -44,15 +44,7 @@ describe('ATST-Frame parity with the official forward, mel front end included (t
   it('matches every stage for two clips run alone', async () => {
     await initBackend({ prefer: 'wasm', env: {} });
     const { backbone, weights } = fixtureModel();
-    const ops = new TfOps(createTfParams(backbone.paramSpecs(), { loaded: weights, trainable: false }));
-    for (const clip of ['clip_a', 'clip_b']) {
-      const taps = new Map<string, Float32Array>();
-      tf.tidy(() => {
-        backbone.forward(ops, wave(clip), { training: false, tap: (name, v) => taps.set(name, v.dataSync() as Float32Array) });
-      });
-      expectStages(taps, STAGES, (stage) => npy(`${clip}.${stage}`).data as Float32Array, clip, STAGE_TOL);
-      expect(relToMax(taps.get('final')!, npy(`${clip}.final_f64`).data as Float64Array)).toBeLessThanOrEqual(STAGE_TOL);
-    }
+    expectClipParity(backbone, frozenOps(backbone, weights), ['clip_a', 'clip_b'], wave, STAGES, npy, STAGE_TOL);
   });
 
   it('gives each clip of a padded batch the tokens it gets alone (own reflect padding, dB ceiling, key mask)', async () => {
