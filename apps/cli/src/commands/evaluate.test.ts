@@ -1,31 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { auc, formatName2023, hmeanFloored, pauc, writeResultFiles2023 } from '@anopatch/dcase-eval';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { captureOutput, tempDir } from '../__tests__/support.js';
 import { EXIT } from '../errors.js';
 import { main } from '../program.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anopatch-evaluate-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anopatch-evaluate-');
 const REF = new URL('../../../../tooling/reference/dcase-eval/', import.meta.url).pathname;
 
-let stdout: string[] = [];
-let stderr: string[] = [];
-const writeErr = process.stderr.write.bind(process.stderr);
-const writeOut = process.stdout.write.bind(process.stdout);
-beforeEach(() => {
-  stdout = [];
-  stderr = [];
-  process.stderr.write = (s: string | Uint8Array) => (stderr.push(String(s)), true);
-  process.stdout.write = (s: string | Uint8Array) => (stdout.push(String(s)), true);
-});
-afterEach(() => {
-  process.stderr.write = writeErr;
-  process.stdout.write = writeOut;
-});
+const io = captureOutput();
 
 // a tiny DCASE 2023 dev layout (labelled test names) and a score folder for it
 const data = join(dir, 'data');
@@ -46,7 +32,7 @@ writeResultFiles2023(scores, 'bearing', '00', clips, 0.5);
 describe('anopatch evaluate', () => {
   it('--data: prints the per-machine table and the official score', async () => {
     expect(await main(['evaluate', '--edition', '2023', '--scores', scores, '--data', data])).toBe(EXIT.ok);
-    const out = stdout.join('');
+    const out = io.stdout.join('');
     const sel = (d: 'source' | 'target'): typeof clips => clips.filter((c) => c.domain === d || c.label === 1);
     const aucS = auc(sel('source').map((c) => c.label), sel('source').map((c) => c.score));
     const aucT = auc(sel('target').map((c) => c.label), sel('target').map((c) => c.score));
@@ -60,14 +46,14 @@ describe('anopatch evaluate', () => {
   it('--json prints one object; --out writes the result table', async () => {
     const base = join(dir, 'result');
     expect(await main(['evaluate', '--edition', '2023', '--scores', scores, '--data', data, '--json', '--out', base])).toBe(EXIT.ok);
-    const obj = JSON.parse(stdout.join('')) as { edition: number; overall: { officialScore: number }; units: unknown[]; resultFiles: string[] };
+    const obj = JSON.parse(io.stdout.join('')) as { edition: number; overall: { officialScore: number }; units: unknown[]; resultFiles: string[] };
     expect(obj.edition).toBe(2023);
     expect(obj.units).toHaveLength(1);
     expect(obj.resultFiles).toEqual([`${base}.json`, `${base}.csv`, `${base}.md`]);
     expect(readFileSync(`${base}.md`, 'utf8')).toContain('dev hmean');
     // a second run without --force refuses to overwrite
     expect(await main(['evaluate', '--edition', '2023', '--scores', scores, '--data', data, '--out', base])).toBe(EXIT.failure);
-    expect(stderr.join('')).toMatch(/^anopatch: OutputExistsError: .*result\.json: already exists/);
+    expect(io.stderr.join('')).toMatch(/^anopatch: OutputExistsError: .*result\.json: already exists/);
   });
 
   it('--ground-truth with the official 2023 layout gives the official evaluator\'s score', async () => {
@@ -76,7 +62,7 @@ describe('anopatch evaluate', () => {
     };
     const args = ['evaluate', '--edition', '2023', '--scores', join(REF, 'official2023/teams/team/baseline_names'), '--ground-truth', join(REF, 'official2023'), '--json'];
     expect(await main(args)).toBe(EXIT.ok);
-    const obj = JSON.parse(stdout.join('')) as { overall: { officialScore: number } };
+    const obj = JSON.parse(io.stdout.join('')) as { overall: { officialScore: number } };
     // the evaluator prints str(float): compare to 1e-9
     expect(Math.abs(obj.overall.officialScore - expected.dcase2023.baseline_names!.overall['official score'])).toBeLessThanOrEqual(1e-9);
   });
@@ -87,7 +73,7 @@ describe('anopatch evaluate', () => {
     };
     const args = ['evaluate', '--edition', '2020', '--scores', join(REF, 'official2020/teams/system2020'), '--ground-truth', join(REF, 'official2020/eval_data_list.csv')];
     expect(await main(args)).toBe(EXIT.ok);
-    const out = stdout.join('');
+    const out = io.stdout.join('');
     const fan01 = expected.dcase2020.system2020.fan!.ids['01']!;
     expect(out).toMatch(new RegExp(`fan\\s+01\\s+${fan01.auc.toFixed(4)}\\s+${fan01.pauc.toFixed(4)}`));
     expect(out).toContain('eval mean');
@@ -97,7 +83,7 @@ describe('anopatch evaluate', () => {
     const bad = join(dir, 'bad-scores');
     writeResultFiles2023(bad, 'bearing', '00', clips.slice(1), 0.5);
     expect(await main(['evaluate', '--edition', '2023', '--scores', bad, '--data', data])).toBe(EXIT.failure);
-    const err = stderr.join('');
+    const err = io.stderr.join('');
     expect(err.split('\n').filter(Boolean)).toHaveLength(1);
     expect(err).toContain('ScoreMismatchError');
     expect(err).toContain(clips[0]!.file);

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { readNpy, writeSafetensors, type TensorRecord } from '@anopatch/checkpoint';
@@ -7,31 +6,16 @@ import { OnnxSession, releaseWarmSessions } from '@anopatch/onnx-engine';
 import { createTfParams, fromTensorData, initBackend, TfOps, toTensorData } from '@anopatch/runtime';
 import { loadReferenceJson, loadReferenceNpy, maxAbsDiff, referencePath, relToMax } from '@anopatch/test-fixtures';
 import { loadBeatsCheckpoint } from '@anopatch/vit-backbone';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
+import { captureOutput, tempDir } from '../__tests__/support.js';
 import { EXIT } from '../errors.js';
 import { main } from '../program.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anopatch-export-'));
-afterAll(async () => {
-  await releaseWarmSessions();
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDir('anopatch-export-');
+afterAll(() => releaseWarmSessions());
 
-let stderr: string[] = [];
-let stdout: string[] = [];
-const writeErr = process.stderr.write.bind(process.stderr);
-const writeOut = process.stdout.write.bind(process.stdout);
-beforeEach(() => {
-  stderr = [];
-  stdout = [];
-  process.stderr.write = (s: string | Uint8Array) => (stderr.push(String(s)), true);
-  process.stdout.write = (s: string | Uint8Array) => (stdout.push(String(s)), true);
-});
-afterEach(() => {
-  process.stderr.write = writeErr;
-  process.stdout.write = writeOut;
-});
+const io = captureOutput();
 
 const CLIPS = ['clip_a', 'clip_b', 'clip_c'] as const;
 /** Fixture README: transformer tensors atol 3e-4 / rtol 1e-4; DESIGN.md: backbone stages <= 1e-3 relative to max. */
@@ -60,7 +44,7 @@ describe('anopatch export --format onnx', () => {
     expect(await main(['export', '--format', 'onnx', '--backbone', 'beats', '--weights', referencePath('tiny_beats.pt'), '--out', tokensModel, '--stages'])).toBe(
       EXIT.ok,
     );
-    expect(stdout.join('')).toMatch(/opset 17, beats tokens model/);
+    expect(io.stdout.join('')).toMatch(/opset 17, beats tokens model/);
     const session = await OnnxSession.create(tokensModel, { executionProviders: ['cpu'] });
     expect(session.inputNames).toEqual(['fbank']);
     expect(session.outputNames).toEqual(expect.arrayContaining(['tokens', ...STAGES]));
@@ -121,7 +105,7 @@ describe('anopatch export --format onnx', () => {
     );
     const out = join(dir, 'anopatch.onnx');
     expect(await main(['export', '--weights', modelDir, '--out', out, '--stages'])).toBe(EXIT.ok);
-    expect(stdout.join('')).toMatch(/beats embedding model/);
+    expect(io.stdout.join('')).toMatch(/beats embedding model/);
     const session = await OnnxSession.create(out, { executionProviders: ['cpu'] });
     for (const clip of CLIPS) {
       const r = await session.run({ fbank: fbankFeed(clip) });
@@ -148,10 +132,10 @@ describe('anopatch export --format onnx', () => {
 
   it('refuses to overwrite without --force and names a bad --weights path', async () => {
     expect(await main(['export', '--weights', referencePath('tiny_beats.pt'), '--out', tokensModel])).toBe(EXIT.failure);
-    expect(stderr.join('')).toMatch(/ExportOutputExistsError: .*tiny_tokens\.onnx: already exists/);
-    stderr = [];
+    expect(io.stderr.join('')).toMatch(/ExportOutputExistsError: .*tiny_tokens\.onnx: already exists/);
+    io.stderr = [];
     expect(await main(['export', '--weights', join(dir, 'nope.pt'), '--out', join(dir, 'n.onnx')])).toBe(EXIT.failure);
-    expect(stderr.join('')).toMatch(/ExportWeightsError: .*nope\.pt: not found/);
+    expect(io.stderr.join('')).toMatch(/ExportWeightsError: .*nope\.pt: not found/);
   });
 
   it('anopatch tokens --engine onnx and --engine tfjs write the same tokens for one WAV (1e-5 relative to max)', async () => {

@@ -1,30 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { encodeWav } from '@anopatch/audio-features';
 import { readNpy } from '@anopatch/checkpoint';
 import { loadReferenceNpy, maxAbsDiff, referencePath } from '@anopatch/test-fixtures';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { captureOutput, tempDir } from '../__tests__/support.js';
 import { EXIT } from '../errors.js';
 import { main } from '../program.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anopatch-features-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anopatch-features-');
 
-let stderr: string[] = [];
-const writeErr = process.stderr.write.bind(process.stderr);
-const writeOut = process.stdout.write.bind(process.stdout);
-beforeEach(() => {
-  stderr = [];
-  process.stderr.write = (s: string | Uint8Array) => (stderr.push(String(s)), true);
-  process.stdout.write = () => true;
-});
-afterEach(() => {
-  process.stderr.write = writeErr;
-  process.stdout.write = writeOut;
-});
+const io = captureOutput();
 
 describe('anopatch features', () => {
   it('writes the normalised BEATs fbank of clip_a within 2e-4 of the reference', async () => {
@@ -56,15 +44,15 @@ describe('anopatch features', () => {
     writeFileSync(bad, new Uint8Array(0));
     const out = join(dir, 'bad.npy');
     expect(await main(['features', bad, '--out', out])).toBe(EXIT.failure);
-    expect(stderr.join('')).toBe(`anopatch: EmptyAudioError: ${bad}: file is empty (0 bytes)\n`);
+    expect(io.stderr.join('')).toBe(`anopatch: EmptyAudioError: ${bad}: file is empty (0 bytes)\n`);
     const mp3 = join(dir, 'song.wav');
     writeFileSync(mp3, Uint8Array.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0, 0]));
     expect(await main(['features', mp3, '--out', out])).toBe(EXIT.failure);
-    expect(stderr.at(-1)).toMatch(/UnsupportedCodecError: .*song\.wav: MP3/);
+    expect(io.stderr.at(-1)).toMatch(/UnsupportedCodecError: .*song\.wav: MP3/);
     const short = join(dir, 'short.wav');
     writeFileSync(short, encodeWav({ sampleRate: 16000, channels: [new Float32Array(100)] }, { bitDepth: 16 }));
     expect(await main(['features', short, '--out', out])).toBe(EXIT.failure);
-    expect(stderr.at(-1)).toMatch(/ClipTooShortError: .*short\.wav: 100 samples/);
+    expect(io.stderr.at(-1)).toMatch(/ClipTooShortError: .*short\.wav: 100 samples/);
     expect(() => readFileSync(out)).toThrow();
   });
 

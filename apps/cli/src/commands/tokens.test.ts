@@ -1,29 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { readNpy } from '@anopatch/checkpoint';
 import { loadReferenceNpy, referencePath, relToMax } from '@anopatch/test-fixtures';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { captureOutput, tempDir } from '../__tests__/support.js';
 import { EXIT } from '../errors.js';
 import { main } from '../program.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'anopatch-tokens-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('anopatch-tokens-');
 
-let stderr: string[] = [];
-const writeErr = process.stderr.write.bind(process.stderr);
-const writeOut = process.stdout.write.bind(process.stdout);
-beforeEach(() => {
-  stderr = [];
-  process.stderr.write = (s: string | Uint8Array) => (stderr.push(String(s)), true);
-  process.stdout.write = () => true;
-});
-afterEach(() => {
-  process.stderr.write = writeErr;
-  process.stdout.write = writeOut;
-});
+const io = captureOutput();
 
 describe('anopatch tokens', () => {
   it('writes the official model\'s tokens of clip_a from the wav (within 1e-3 x max|ref|), every layer with --all-layers', async () => {
@@ -38,13 +26,13 @@ describe('anopatch tokens', () => {
     }
     // existing outputs are kept unless --force
     expect(await main(args)).toBe(EXIT.failure);
-    expect(stderr.join('')).toMatch(/TokensOutputExistsError: .*final\.npy.*already exist.*--force/);
+    expect(io.stderr.join('')).toMatch(/TokensOutputExistsError: .*final\.npy.*already exist.*--force/);
     expect(await main([...args, '--force'])).toBe(EXIT.ok);
   });
 
   it('an unknown backbone fails with one line listing the known ones', async () => {
     const args = ['tokens', '--backbone', 'nope', '--weights', referencePath('tiny_beats.pt'), referencePath('clip_a.wav'), '--out', join(dir, 'x')];
     expect(await main(args)).toBe(EXIT.failure);
-    expect(stderr.join('')).toMatch(/^anopatch: UnknownBackboneError: unknown backbone 'nope'; known backbones: .*beats.*\n$/);
+    expect(io.stderr.join('')).toMatch(/^anopatch: UnknownBackboneError: unknown backbone 'nope'; known backbones: .*beats.*\n$/);
   });
 });
